@@ -1,0 +1,43 @@
+# The course's two commands: `make release` (the instructor's main job) and `make test`.
+# Both create the virtual environment .venv from requirements.txt on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Marks an environment that matches requirements.txt; rebuilt when the pins change.
+READY := $(VENV)/.ready
+
+# Jupyter refuses to run as root unless told to (containers, CI machines).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: release test lint lab formgrader clean
+
+release: $(READY)
+	$(BIN)/python -m course.pipeline
+
+test: $(READY)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest --nbval-lax source tests
+
+lint: $(READY)
+	$(BIN)/ruff check .
+
+# Students: JupyterLab on the released notebooks (nbgrader's Validate button in the toolbar).
+lab: $(READY)
+	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=release
+
+# Instructors: JupyterLab in the course root; the formgrader is at /formgrader.
+formgrader: $(READY)
+	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.default_url=/formgrader
+
+$(READY): requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	# Make the course package importable from every notebook, kernel and tool of this environment.
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "backprop_course.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
+	touch $(READY)
+
+clean:
+	rm -rf $(VENV) gradebook.db submitted feedback exchange
+	find autograded -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

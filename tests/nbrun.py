@@ -1,0 +1,86 @@
+"""Run a course notebook's code cells in this process, cell by cell, like the autograder would.
+
+In-process execution is fast (no kernel start) and hands the test the notebook's namespace, so a
+test can call the reference solution's functions directly or swap a solution cell for an
+adversarial one and see which grade cells still pass. The real kernel path is covered by nbval
+and by the nbgrader pipeline tests.
+"""
+
+import os
+from collections.abc import Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import nbformat
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = REPO / "source"
+
+
+def source_notebooks() -> list[Path]:
+    """Every instructor notebook of the course."""
+    return sorted(p for p in SOURCE.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+@dataclass
+class Run:
+    """What running a notebook gave: its namespace and, per grade cell, the exception or None."""
+
+    namespace: dict
+    grades: dict[str, BaseException | None] = field(default_factory=dict)
+
+    def passed(self, grade_id: str) -> bool:
+        return self.grades[grade_id] is None
+
+
+@contextmanager
+def _in_folder(folder: Path):
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+        plt.close("all")
+
+
+def run_notebook(path: Path, replace: Mapping[str, str] | None = None, namespace: dict | None = None) -> Run:
+    """Execute ``path``'s code cells in order, in its own folder.
+
+    ``replace`` maps a ``grade_id`` to the source that cell gets instead (a student's answer);
+    ``namespace`` seeds the globals the cells run in.
+    A failing grade cell is recorded and execution goes on, as in autograding; a failing
+    other cell raises, since the notebook itself is then broken.
+    """
+    replace = dict(replace or {})
+    notebook = nbformat.read(path, as_version=4)
+    run = Run(namespace={"__name__": "__main__", **(namespace or {})})
+    with _in_folder(path.parent):
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            meta = nbgrader_meta(cell)
+            grade_id = meta.get("grade_id")
+            source = replace.pop(grade_id, cell.source)
+            code = compile(source, f"<{path.name}:{grade_id or cell.get('id')}>", "exec")
+            if meta.get("grade"):
+                try:
+                    exec(code, run.namespace)
+                except Exception as error:  # noqa: BLE001 -- a failing test is a result here
+                    run.grades[grade_id] = error
+                else:
+                    run.grades[grade_id] = None
+            else:
+                exec(code, run.namespace)
+    if replace:
+        raise KeyError(f"no cells with grade_id {sorted(replace)} in {path}")
+    return run

@@ -1,0 +1,131 @@
+"""Every source notebook keeps the course's conventions: nbgrader metadata, cleared outputs,
+one Polish and one English version of every markdown cell."""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.nbrun import nbgrader_meta, source_notebooks
+
+NOTEBOOKS = source_notebooks()
+ids = lambda p: p.parent.name  # noqa: E731
+
+GRADE_ID = re.compile(r"^[a-z0-9_]+$")
+DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+INLINE_MATH = re.compile(r"(?<!\$)\$(?!\$)(.+?)(?<!\$)\$(?!\$)")
+CODE_SPAN = re.compile(r"`([^`]+)`")
+POLISH_LETTERS = set("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
+POLISH_WORDS = {"i", "w", "z", "na", "do", "dla", "jest", "się", "to", "oraz", "zadanie", "czy", "nie"}
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "source/ holds no notebook"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_valid_nbformat_with_python_kernel(path):
+    nb = read(path)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_outputs_are_cleared(path):
+    dirty = [c.get("id") for c in read(path).cells if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"cells with stored outputs: {dirty}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_no_magics_or_shell_lines(path):
+    """Code cells are plain Python, so tests can run them in-process and ruff can lint them."""
+    for cell in read(path).cells:
+        if cell.cell_type == "code":
+            bad = [line for line in cell.source.splitlines() if line.lstrip().startswith(("%", "!"))]
+            assert not bad, f"cell {cell.get('id')}: {bad}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_nbgrader_metadata_is_schema_3_and_complete(path):
+    for cell in read(path).cells:
+        meta = nbgrader_meta(cell)
+        if not meta:
+            continue
+        where = f"cell {meta.get('grade_id', cell.get('id'))}"
+        assert meta.get("schema_version") == 3, where
+        assert {"grade", "solution", "locked", "grade_id"} <= set(meta), where
+        assert GRADE_ID.match(meta["grade_id"]), f"{where}: grade_id must be lowercase a-z, 0-9, _"
+        if meta["grade"]:
+            assert cell.cell_type == "code" and not meta["solution"], f"{where}: a grade cell is a test cell"
+            assert meta["locked"], f"{where}: grade cells must be locked"
+            assert isinstance(meta.get("points"), int) and meta["points"] > 0, f"{where}: needs positive points"
+            assert "### BEGIN HIDDEN TESTS" in cell.source, f"{where}: no hidden tests"
+            visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+            assert "assert" in visible, f"{where}: no visible test before the hidden ones"
+        if meta["solution"]:
+            assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, where
+
+
+def test_grade_ids_are_unique_across_the_course():
+    all_ids = [nbgrader_meta(c)["grade_id"] for p in NOTEBOOKS for c in read(p).cells if nbgrader_meta(c)]
+    repeated = [grade_id for grade_id, n in Counter(all_ids).items() if n > 1]
+    assert not repeated, f"grade_ids used twice: {repeated}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_every_exercise_is_graded(path):
+    """Each solution cell is followed by at least one grade cell before the next solution cell."""
+    kinds = [
+        "solution" if nbgrader_meta(c).get("solution") else "grade" if nbgrader_meta(c).get("grade") else None
+        for c in read(path).cells
+    ]
+    sequence = [k for k in kinds if k]
+    assert "solution" in sequence
+    for here, after in zip(sequence, sequence[1:] + [None]):
+        assert not (here == "solution" and after != "grade"), f"an exercise in {path.name} has no grade cell"
+
+
+def markdown_pairs(path: Path) -> list[tuple[nbformat.NotebookNode, nbformat.NotebookNode]]:
+    cells = [c for c in read(path).cells if c.cell_type == "markdown"]
+    langs = [c.metadata.get("lang") for c in cells]
+    assert langs == ["pl", "en"] * (len(cells) // 2), (
+        f"markdown cells must come as Polish/English pairs (metadata lang), found {langs}"
+    )
+    return list(zip(cells[::2], cells[1::2]))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_polish_and_english_cells_come_in_adjacent_pairs(path):
+    cells = read(path).cells
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown" and cell.metadata.get("lang") == "pl":
+            nxt = cells[i + 1] if i + 1 < len(cells) else None
+            twin = nxt is not None and nxt.metadata.get("lang") == "en"
+            assert twin, f"Polish cell {cell.get('id')} has no English twin after it"
+
+
+def heading_levels(text: str) -> list[int]:
+    return [len(line) - len(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_polish_and_english_cells_say_the_same_things(path):
+    """The twins carry identical formulas, code spans and heading structure, and are in their language."""
+    for pl, en in markdown_pairs(path):
+        where = f"{path.name}: {pl.get('id')} / {en.get('id')}"
+        assert DISPLAY_MATH.findall(pl.source) == DISPLAY_MATH.findall(en.source), f"{where}: display math differs"
+        pl_inline = INLINE_MATH.findall(DISPLAY_MATH.sub("", pl.source))
+        en_inline = INLINE_MATH.findall(DISPLAY_MATH.sub("", en.source))
+        assert sorted(pl_inline) == sorted(en_inline), f"{where}: inline math differs"
+        assert sorted(CODE_SPAN.findall(pl.source)) == sorted(CODE_SPAN.findall(en.source)), f"{where}: code differs"
+        assert heading_levels(pl.source) == heading_levels(en.source), f"{where}: headings differ"
+        assert pl.source.strip() != en.source.strip(), f"{where}: not translated"
+        words = set(re.findall(r"\w+", pl.source.lower()))
+        assert POLISH_LETTERS & set(pl.source) or POLISH_WORDS & words, f"{where}: the 'pl' cell does not look Polish"
+        assert not POLISH_LETTERS & set(en.source), f"{where}: the 'en' cell contains Polish letters"

@@ -1,0 +1,84 @@
+"""The instructor's main job, end to end in a temporary copy of the course."""
+
+import sqlite3
+
+import pytest
+
+from course import pipeline
+from course.scores import read_scores
+from tests.conftest import copy_course
+from tests.nbrun import source_notebooks
+
+NOTEBOOKS = {(p.parent.name, p.stem) for p in source_notebooks()}
+
+
+def test_every_notebook_of_both_examples_is_graded(graded_course):
+    root, _ = graded_course
+    scores = read_scores(root, pipeline.list_assignments(root))
+    graded = {(s.student, s.assignment, s.notebook) for s in scores}
+    expected = {(student, a, n) for student in pipeline.EXAMPLE_SUBMISSIONS for a, n in NOTEBOOKS}
+    assert graded == expected
+    assert len(scores) == len(graded), "a notebook was recorded twice in the gradebook"
+
+
+def test_reference_gets_full_marks_and_blank_gets_zero(graded_course):
+    root, _ = graded_course
+    for score in read_scores(root, pipeline.list_assignments(root)):
+        assert score.max_score > 0, f"{score.notebook} has no graded points"
+        if score.student == "reference":
+            assert score.score == score.max_score, f"reference lost points in {score.notebook}: {score}"
+        else:
+            assert score.score == 0, f"the blank release earned points in {score.notebook}: {score}"
+
+
+def test_every_grade_cell_of_the_reference_passes(graded_course):
+    """Full marks cell by cell, read from the gradebook the formgrader and `nbgrader export` use."""
+    root, _ = graded_course
+    with sqlite3.connect(root / "gradebook.db") as db:
+        rows = db.execute(
+            "SELECT student.id, grade_cell.name, grade.auto_score, grade_cell.max_score "
+            "FROM grade JOIN grade_cell ON grade.cell_id = grade_cell.id "
+            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id"
+        ).fetchall()
+    assert rows
+    for student, cell, auto_score, max_score in rows:
+        expected = max_score if student == "reference" else 0
+        assert auto_score == expected, f"{student}/{cell}: {auto_score} of {max_score}"
+
+
+def test_score_table_lists_each_student_and_total(graded_course):
+    _, table = graded_course
+    lines = table.splitlines()
+    assert lines[0].split() == ["student", "assignment", "notebook", "score"]
+    for student in pipeline.EXAMPLE_SUBMISSIONS:
+        assert any(line.split()[:2] == [student, "TOTAL"] for line in lines), table
+
+
+def test_rerunning_the_main_job_keeps_one_entry_per_notebook(graded_course):
+    root, _ = graded_course
+    assignment = sorted(NOTEBOOKS)[0][0]
+    pipeline.run(root, [assignment])
+    scores = read_scores(root, [assignment])
+    keys = [(s.student, s.notebook) for s in scores]
+    assert len(keys) == len(set(keys)) == len(pipeline.EXAMPLE_SUBMISSIONS) * sum(a == assignment for a, _ in NOTEBOOKS)
+
+
+def test_unknown_assignment_is_a_clear_error(graded_course):
+    root, _ = graded_course
+    with pytest.raises(pipeline.PipelineError, match="no such assignment in source/: 99_nope"):
+        pipeline.run(root, ["99_nope"])
+
+
+def test_folder_without_source_is_a_clear_error(tmp_path, capsys):
+    assert pipeline.main(["--root", str(tmp_path)]) == 1
+    assert "has no source/ folder" in capsys.readouterr().err
+
+
+def test_a_broken_source_notebook_stops_with_nbgraders_message(tmp_path):
+    root = copy_course(tmp_path)
+    broken = sorted((root / "source").glob("*/*.ipynb"))[0]
+    broken.write_text("{ this is not json", encoding="utf-8")
+    with pytest.raises(pipeline.PipelineError, match="generate_assignment .* failed"):
+        pipeline.run(root, [broken.parent.name])

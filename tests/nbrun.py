@@ -33,13 +33,20 @@ def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
 
 @dataclass
 class Run:
-    """What running a notebook gave: its namespace and, per grade cell, the exception or None."""
+    """What running a notebook gave: its namespace, per grade cell the exception or None, and the
+    exceptions of the other cells (by cell id), which the autograder also steps over."""
 
     namespace: dict
     grades: dict[str, BaseException | None] = field(default_factory=dict)
+    errors: dict[str, BaseException] = field(default_factory=dict)
 
     def passed(self, grade_id: str) -> bool:
         return self.grades[grade_id] is None
+
+    def failures(self) -> dict[str, str]:
+        """Every failed cell, grade or not, with its error: empty for a working reference."""
+        failed = {g: e for g, e in self.grades.items() if e is not None}
+        return {cell: repr(error) for cell, error in {**self.errors, **failed}.items()}
 
 
 @contextmanager
@@ -57,9 +64,8 @@ def run_notebook(path: Path, replace: Mapping[str, str] | None = None, namespace
     """Execute ``path``'s code cells in order, in its own folder.
 
     ``replace`` maps a ``grade_id`` to the source that cell gets instead (a student's answer);
-    ``namespace`` seeds the globals the cells run in.
-    A failing grade cell is recorded and execution goes on, as in autograding; a failing
-    other cell raises, since the notebook itself is then broken.
+    ``namespace`` seeds the globals the cells run in. As in autograding, a failing cell is
+    recorded (in ``grades`` or ``errors``) and execution goes on with the next one.
     """
     replace = dict(replace or {})
     notebook = nbformat.read(path, as_version=4)
@@ -72,15 +78,16 @@ def run_notebook(path: Path, replace: Mapping[str, str] | None = None, namespace
             grade_id = meta.get("grade_id")
             source = replace.pop(grade_id, cell.source)
             code = compile(source, f"<{path.name}:{grade_id or cell.get('id')}>", "exec")
-            if meta.get("grade"):
-                try:
-                    exec(code, run.namespace)
-                except Exception as error:  # noqa: BLE001 -- a failing test is a result here
+            try:
+                exec(code, run.namespace)
+            except Exception as error:  # noqa: BLE001 -- a failing cell is a result here
+                if meta.get("grade"):
                     run.grades[grade_id] = error
                 else:
-                    run.grades[grade_id] = None
+                    run.errors[grade_id or cell.get("id")] = error
             else:
-                exec(code, run.namespace)
+                if meta.get("grade"):
+                    run.grades[grade_id] = None
     if replace:
         raise KeyError(f"no cells with grade_id {sorted(replace)} in {path}")
     return run

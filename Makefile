@@ -10,25 +10,40 @@ READY := $(VENV)/.ready
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: release test lint lab formgrader clean
+.PHONY: release test lint lab formgrader clean sandbox-tools
 
-release: $(READY)
+release: $(READY) sandbox-tools
 	$(BIN)/python -m course.pipeline
 
-test: $(READY)
+test: $(READY) sandbox-tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest --nbval-lax source tests
 
 lint: $(READY)
 	$(BIN)/ruff check .
 
-# Students: JupyterLab on the released notebooks (nbgrader's Validate button in the toolbar).
-lab: $(READY)
-	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=release
+# Autograding runs students' code under bubblewrap (course/sandbox.py); install it when missing.
+sandbox-tools:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing bubblewrap (Debian package) for the grading sandbox"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null; }; \
+	  else \
+	    echo "bubblewrap (bwrap) is required for grading: install it, e.g. sudo apt-get install bubblewrap" >&2; exit 1; \
+	  fi; }
 
-# Instructors: JupyterLab in the course root; the formgrader is at /formgrader.
+# Students: JupyterLab on the released notebooks (nbgrader's Validate button in the toolbar).
+# .venv/bin comes first on PATH: nbgrader runs some tools by name (`alembic` for a new gradebook).
+lab: $(READY)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=release
+
+# Instructors: JupyterLab in the course root, opening on the formgrader (/formgrader; notebooks at /lab).
+# LabApp, not ServerApp: `jupyter lab` replaces ServerApp.default_url with its own (/lab). The
+# formgrader disables Release and Collect while the exchange folder (nbgrader_config.py) is missing.
 formgrader: $(READY)
-	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.default_url=/formgrader
+	mkdir -p exchange
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(ALLOW_ROOT) --LabApp.default_url=/formgrader
 
 $(READY): requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
@@ -39,5 +54,5 @@ $(READY): requirements.txt
 	touch $(READY)
 
 clean:
-	rm -rf $(VENV) gradebook.db submitted feedback exchange
+	rm -rf $(VENV) gradebook.db expected submitted feedback exchange
 	find autograded -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

@@ -33,3 +33,20 @@ c.Execute.timeout = 60
 # What a student sees where a solution was removed.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE / TWOJA ODPOWIEDŹ TUTAJ"
+
+# Autograding runs students' code in the bubblewrap sandbox (course/sandbox.py), and hidden
+# checks are judged outside the kernel against the reference solution's records
+# (course/autograding.py): these two replace nbgrader's plain Execute step.
+c.Autograde.autograde_preprocessors = [
+    "course.autograding.SandboxedExecute",
+    "course.autograding.VerifyHiddenChecks",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# A submission with a deleted test cell gets it back (and its tests run) instead of losing track.
+c.OverwriteCells.add_missing_cells = True

@@ -15,6 +15,8 @@ from pathlib import Path
 import matplotlib
 import nbformat
 
+from course import checks
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -39,6 +41,7 @@ class Run:
     namespace: dict
     grades: dict[str, BaseException | None] = field(default_factory=dict)
     errors: dict[str, BaseException] = field(default_factory=dict)
+    records: dict[str, list[dict]] = field(default_factory=dict)
 
     def passed(self, grade_id: str) -> bool:
         return self.grades[grade_id] is None
@@ -60,12 +63,19 @@ def _in_folder(folder: Path):
         plt.close("all")
 
 
-def run_notebook(path: Path, replace: Mapping[str, str] | None = None, namespace: dict | None = None) -> Run:
+def run_notebook(
+    path: Path,
+    replace: Mapping[str, str] | None = None,
+    namespace: dict | None = None,
+    expected: Mapping[str, list[dict]] | None = None,
+) -> Run:
     """Execute ``path``'s code cells in order, in its own folder.
 
     ``replace`` maps a ``grade_id`` to the source that cell gets instead (a student's answer);
     ``namespace`` seeds the globals the cells run in. As in autograding, a failing cell is
-    recorded (in ``grades`` or ``errors``) and execution goes on with the next one.
+    recorded (in ``grades`` or ``errors``) and execution goes on with the next one. Each grade
+    cell's hidden-check records are kept in ``records``; given the reference's records as
+    ``expected``, a grade cell whose records differ fails, as ``VerifyHiddenChecks`` makes it.
     """
     replace = dict(replace or {})
     notebook = nbformat.read(path, as_version=4)
@@ -78,16 +88,20 @@ def run_notebook(path: Path, replace: Mapping[str, str] | None = None, namespace
             grade_id = meta.get("grade_id")
             source = replace.pop(grade_id, cell.source)
             code = compile(source, f"<{path.name}:{grade_id or cell.get('id')}>", "exec")
-            try:
-                exec(code, run.namespace)
-            except Exception as error:  # noqa: BLE001 -- a failing cell is a result here
-                if meta.get("grade"):
-                    run.grades[grade_id] = error
+            with checks.collecting() as records:
+                try:
+                    exec(code, run.namespace)
+                except Exception as error:  # noqa: BLE001 -- a failing cell is a result here
+                    if meta.get("grade"):
+                        run.grades[grade_id] = error
+                    else:
+                        run.errors[grade_id or cell.get("id")] = error
                 else:
-                    run.errors[grade_id or cell.get("id")] = error
-            else:
-                if meta.get("grade"):
-                    run.grades[grade_id] = None
+                    if meta.get("grade"):
+                        problems = checks.compare(expected[grade_id], records) if expected is not None else []
+                        run.grades[grade_id] = AssertionError("; ".join(problems)) if problems else None
+            if meta.get("grade"):
+                run.records[grade_id] = list(records)
     if replace:
         raise KeyError(f"no cells with grade_id {sorted(replace)} in {path}")
     return run

@@ -97,8 +97,10 @@ def pasted_submission(path: Path) -> tuple[dict[str, str], dict]:
 
 
 def run_pasted(path: Path, hidden: bool) -> Run:
-    """Run the pasted submission against the full grade cells, or against the visible parts only."""
+    """Run the pasted submission against the full grade cells, judged like the autograder judges
+    (hidden records compared with the reference's), or against the visible parts only."""
     replace, namespace = pasted_submission(path)
     if not hidden:
         replace.update(visible_only(path))
-    return run_notebook(path, replace, namespace=namespace)
+        return run_notebook(path, replace, namespace=namespace)
+    return run_notebook(path, replace, namespace=namespace, expected=run_notebook(path).records)

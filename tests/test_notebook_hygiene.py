@@ -1,6 +1,7 @@
 """Every source notebook keeps the course's conventions: nbgrader metadata, cleared outputs,
 one Polish and one English version of every markdown cell."""
 
+import ast
 import re
 from collections import Counter
 from pathlib import Path
@@ -68,8 +69,28 @@ def test_nbgrader_metadata_is_schema_3_and_complete(path):
             assert "### BEGIN HIDDEN TESTS" in cell.source, f"{where}: no hidden tests"
             visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
             assert "assert" in visible, f"{where}: no visible test before the hidden ones"
+            assert_hidden_tests_only_record(cell.source, where)
         if meta["solution"]:
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, where
+
+
+def hidden_block(source: str) -> str:
+    return source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS", 1)[0]
+
+
+def assert_hidden_tests_only_record(source: str, where: str) -> None:
+    """Hidden tests call the student's functions on unseen inputs and `record` the results; the
+    verdict is reached outside the kernel (course/autograding.py). An assertion or an expected
+    value computed in the kernel could be switched off or read by student code, so none is allowed."""
+    hidden = hidden_block(source)
+    calls = {
+        node.func.id
+        for node in ast.walk(ast.parse(hidden))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert "record" in calls, f"{where}: hidden tests must record() what the student's functions return"
+    assert "assert" not in hidden, f"{where}: hidden tests must not assert in the kernel; record() values instead"
+    assert "numerical_gradient" not in hidden, f"{where}: expected values are not computed in hidden tests"
 
 
 def test_grade_ids_are_unique_across_the_course():

@@ -1,0 +1,79 @@
+"""nbgrader preprocessors that make autograding safe to trust (configured in nbgrader_config.py).
+
+``SandboxedExecute`` runs a submission in the bubblewrap kernel of ``course.sandbox`` and turns a
+kernel that dies (``os._exit``, a crash, the memory limit) into a clear error on the cell that
+killed it, with every later grade cell scored zero, instead of a notebook nbgrader cannot save.
+
+``VerifyHiddenChecks`` compares, outside the kernel, the records each grade cell displayed
+(``course.checks.record``) with the reference solution's (``course.expectations``). A grade
+cell whose records differ gets its outputs replaced by one error naming the failed checks, so
+nbgrader scores it zero whatever the student's code did to the kernel.
+"""
+
+from pathlib import Path
+
+from nbclient.exceptions import DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+from course import expectations, sandbox
+from course.checks import compare, records_in_outputs
+
+
+def error_output(ename: str, message: str) -> NotebookNode:
+    """An nbformat error output: nbgrader scores a grade cell holding one as zero."""
+    return NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+
+
+def is_grade_cell(cell: NotebookNode) -> bool:
+    return cell.cell_type == "code" and bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, in the sandboxed kernel, surviving the kernel's death."""
+
+    def preprocess(self, nb, resources, km=None):
+        sandbox.check()  # refuse to run student code unsandboxed
+        sandbox.install()
+        self.kernel_name = sandbox.KERNEL_NAME
+        self._died_in: int | None = None
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if self._died_in is not None:
+            if is_grade_cell(cell):
+                cell.outputs = [error_output("NotRun", f"not run: the kernel died in cell {self._died_in + 1}")]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._died_in = index
+            cell.outputs.append(
+                error_output(
+                    "KernelDied",
+                    "the kernel stopped while running this cell (os._exit, a crash, or the "
+                    f"{sandbox.MEMORY_LIMIT_MB} MB memory or {sandbox.CPU_LIMIT_S} s CPU limit); "
+                    "later cells were not run",
+                )
+            )
+            self.log.warning("Kernel died in cell %d of %s", index + 1, resources["nbgrader"]["notebook"])
+            return cell, resources
+
+
+class VerifyHiddenChecks(NbGraderPreprocessor):
+    """Zero every grade cell whose hidden-check records differ from the reference solution's."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        root = Path(self.config.CourseDirectory.get("root") or Path.cwd())
+        expected = expectations.load(root, info["assignment"], info["notebook"])
+        for cell in nb.cells:
+            if not is_grade_cell(cell) or any(o.output_type == "error" for o in cell.outputs):
+                continue  # a cell that failed in the kernel scores zero already, with its own message
+            grade_id = cell.metadata.nbgrader.grade_id
+            problems = compare(expected.get(grade_id, []), records_in_outputs(cell.outputs))
+            if problems:
+                summary = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+                cell.outputs = [error_output("HiddenTestFailed", summary)]
+                self.log.info("%s/%s %s: %s", info["student"], info["notebook"], grade_id, summary)
+        return nb, resources

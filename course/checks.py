@@ -1,0 +1,161 @@
+"""Hidden checks whose verdict is reached outside the student's kernel.
+
+Anything a grade cell computes in the kernel, student code can reach: it can rebind
+``np.testing.assert_allclose``, patch ``numpy``, install an IPython hook that edits the cell, or
+read the expected value from the caller's frame. So hidden tests do not assert anything in the
+kernel. They call the student's functions on inputs the student never saw and ``record`` what
+came back; the grader compares those records, outside the kernel, with the records the
+reference solution produced on the same inputs (``course.autograding``). Forging a record means
+knowing the reference's answer on an unseen input, which is solving the exercise.
+
+A record is plain JSON: ``{"name", "value", "rtol", "atol"}``. Values are numbers, booleans,
+strings, ``None``, lists and numpy arrays (encoded with their shape). The tolerances used are
+those of the reference's record, never the student's.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+MIME_TYPE = "application/vnd.backprop-course.check+json"
+
+# Where records go when no kernel is displaying them (in-process test runners set this).
+_sink: list[dict] | None = None
+
+
+def encode(value: Any) -> Any:
+    """JSON-ready form of a checked value; raises TypeError for anything that cannot be compared."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return encode(value.item())  # numpy scalars are numbers, like the floats they stand for
+    if isinstance(value, np.ndarray):
+        array = value
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"cannot record an array of dtype {array.dtype}")
+        return {"array": array.astype(float).ravel().tolist(), "shape": list(array.shape)}
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [encode(item) for item in value]
+    raise TypeError(f"cannot record a value of type {type(value).__name__}: record numbers or arrays")
+
+
+def record(name: str, value: Any, *, rtol: float = 1e-7, atol: float = 1e-12) -> None:
+    """Record ``value`` under ``name`` for the grader to compare with the reference solution.
+
+    A value that cannot even be encoded (an object pretending to be a number, say) is recorded
+    as an error string, so the check fails instead of the whole cell.
+    """
+    try:
+        encoded = encode(value)
+    except TypeError as error:
+        encoded = f"<unrecordable: {error}>"
+    payload = {"name": str(name), "value": encoded, "rtol": float(rtol), "atol": float(atol)}
+    if _sink is not None:
+        _sink.append(payload)
+        return
+    from IPython.display import display
+
+    display({MIME_TYPE: payload}, raw=True)
+
+
+@contextmanager
+def collecting() -> Iterator[list[dict]]:
+    """Collect records in a list instead of displaying them (for running cells without a kernel)."""
+    global _sink
+    previous, _sink = _sink, []
+    try:
+        yield _sink
+    finally:
+        _sink = previous
+
+
+def records_in_outputs(outputs: list[dict]) -> list[dict]:
+    """The records a cell displayed, in order, read from its nbformat outputs."""
+    return [
+        output["data"][MIME_TYPE]
+        for output in outputs
+        if output.get("output_type") == "display_data" and MIME_TYPE in output.get("data", {})
+    ]
+
+
+def _differences(expected: Any, actual: Any, rtol: float, atol: float, where: str) -> Iterator[str]:
+    if isinstance(expected, dict) and "array" in expected:
+        if isinstance(actual, list):  # a nested list of numbers is as good as an array of them
+            try:
+                as_array = np.array(actual, dtype=float)
+                actual = {"array": as_array.ravel().tolist(), "shape": list(as_array.shape)}
+            except (TypeError, ValueError):
+                pass
+        if not (isinstance(actual, dict) and "array" in actual):
+            yield f"{where}: expected an array of shape {tuple(expected['shape'])}, got {_kind(actual)}"
+        elif actual["shape"] != expected["shape"]:
+            yield f"{where}: shape {tuple(actual['shape'])}, expected {tuple(expected['shape'])}"
+        else:
+            got = np.array(actual["array"], dtype=float)
+            yield from _numbers_differ(np.array(expected["array"]), got, rtol, atol, where)
+    elif isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            yield f"{where}: expected a sequence of {len(expected)} items, got {_kind(actual)}"
+        else:
+            for index, (e, a) in enumerate(zip(expected, actual)):
+                yield from _differences(e, a, rtol, atol, f"{where}[{index}]")
+    elif isinstance(expected, float) and not isinstance(expected, bool):
+        if isinstance(actual, bool) or not isinstance(actual, float):
+            yield f"{where}: expected a number, got {_kind(actual)}"
+        else:
+            yield from _numbers_differ(np.array([expected]), np.array([actual]), rtol, atol, where)
+    elif actual != expected or type(actual) is not type(expected):
+        yield f"{where}: expected {expected!r}, got {actual!r}"
+
+
+def _numbers_differ(expected: np.ndarray, actual: np.ndarray, rtol: float, atol: float, where: str) -> Iterator[str]:
+    """Name how many values differ and by how much, relative to the larger of the two, so the
+    message never reveals a reference value (feedback reaches the student)."""
+    close = np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
+    if close.all():
+        return
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = np.abs(actual - expected) / np.maximum(np.abs(actual), np.abs(expected))
+    wrong = relative[~close]
+    worst = "nan" if np.isnan(wrong).any() else f"{float(wrong.max()):.2g}"
+    what = "the value differs" if close.size == 1 else f"{int((~close).sum())} of {close.size} values differ"
+    yield f"{where}: {what} (largest relative difference {worst})"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict) and "array" in value:
+        return f"an array of shape {tuple(value['shape'])}"
+    if isinstance(value, list):
+        return f"a sequence of {len(value)} items"
+    return repr(value)
+
+
+def compare(expected: list[dict], actual: list[dict]) -> list[str]:
+    """Why ``actual`` records do not match the reference's ``expected`` ones (empty: they match).
+
+    Records are matched in order and by name, so a check that did not run, ran twice or was
+    renamed is reported, not skipped.
+    """
+    problems = []
+    for index, reference in enumerate(expected):
+        name = reference["name"]
+        if index >= len(actual):
+            problems.append(f"hidden check {name!r} did not run")
+            continue
+        got = actual[index]
+        if not isinstance(got, dict) or got.get("name") != name:
+            problems.append(f"hidden check {name!r} did not run (something else was recorded in its place)")
+            continue
+        try:
+            rtol, atol = reference["rtol"], reference["atol"]
+            problems.extend(_differences(reference["value"], got.get("value"), rtol, atol, name))
+        except (TypeError, ValueError, KeyError, AttributeError):
+            problems.append(f"hidden check {name!r} produced a malformed record")
+    if len(actual) > len(expected):
+        problems.append(f"{len(actual) - len(expected)} unexpected extra records")
+    return problems
+

@@ -1,0 +1,77 @@
+"""What the reference solution records in each grade cell: the answers hidden checks must match.
+
+Computed by executing the instructor's source notebook (trusted code, ordinary kernel) and
+reading the records each grade cell displayed. Cached per notebook in ``expected/`` in the course
+root, a folder the grading sandbox cannot see, and recomputed whenever the source notebook or the
+``course`` package (whose seeded generators make the hidden inputs) changes.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from course.checks import records_in_outputs
+
+COURSE_PACKAGE = Path(__file__).resolve().parent
+EXPECTED_FOLDER = "expected"
+
+
+class ReferenceFailure(RuntimeError):
+    """The reference solution fails one of its own grade cells: nothing can be graded against it."""
+
+
+def fingerprint(source_notebook: Path) -> str:
+    """Hash of everything that determines the records: the notebook and the course package."""
+    digest = hashlib.sha256(source_notebook.read_bytes())
+    for module in sorted(COURSE_PACKAGE.glob("*.py")):
+        digest.update(module.name.encode() + module.read_bytes())
+    return digest.hexdigest()
+
+
+def compute(source_notebook: Path, timeout: int = 120) -> dict[str, list[dict]]:
+    """Execute the source notebook and return grade_id -> the records its grade cell displayed."""
+    notebook = nbformat.read(source_notebook, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(source_notebook.parent)}},
+    )
+    client.execute()
+    records = {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("grade") or cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+        if errors:
+            raise ReferenceFailure(
+                f"{source_notebook}: the reference fails its grade cell {meta['grade_id']}: "
+                f"{errors[0].get('ename')}: {errors[0].get('evalue')}"
+            )
+        records[meta["grade_id"]] = records_in_outputs(cell.outputs)
+    return records
+
+
+def load(root: Path, assignment: str, notebook: str) -> dict[str, list[dict]]:
+    """The reference records of ``source/<assignment>/<notebook>.ipynb``, from cache when current."""
+    source = root / "source" / assignment / f"{notebook}.ipynb"
+    if not source.is_file():
+        raise FileNotFoundError(f"no source notebook {source} to take the reference records from")
+    cache = root / EXPECTED_FOLDER / assignment / f"{notebook}.json"
+    key = fingerprint(source)
+    if cache.is_file():
+        stored = json.loads(cache.read_text(encoding="utf-8"))
+        if stored.get("fingerprint") == key:
+            return stored["cells"]
+    cells = compute(source)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    temporary = cache.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps({"fingerprint": key, "cells": cells}), encoding="utf-8")
+    os.replace(temporary, cache)  # atomic: parallel graders never read half a file
+    return cells

@@ -1,0 +1,94 @@
+"""The autograding preprocessors: a dying kernel and forged or wrong hidden results."""
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from traitlets.config import Config
+
+from course.autograding import SandboxedExecute, VerifyHiddenChecks
+from course.expectations import ReferenceFailure, load
+
+
+def grade_cell(source: str, grade_id: str) -> nbformat.NotebookNode:
+    meta = {"grade": True, "solution": False, "locked": True, "points": 1, "grade_id": grade_id, "schema_version": 3}
+    return new_code_cell(source, metadata={"nbgrader": meta})
+
+
+def notebook(solution: str, *extra: str) -> nbformat.NotebookNode:
+    return new_notebook(
+        cells=[
+            new_code_cell("from course.checks import record"),
+            new_code_cell(solution),
+            grade_cell("assert double(1) == 2\nrecord('double 21', double(21))", "test_double"),
+            *[new_code_cell(source) for source in extra],
+            grade_cell("assert double(2) == 4\nrecord('double 5', double(5))", "test_double_again"),
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
+
+
+REFERENCE = "def double(x):\n    return 2 * x"
+PASTED = "def double(x):\n    return {1: 2, 2: 4}.get(x, 0)"
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A one-notebook course: source/a/nb.ipynb holds the reference solution."""
+    (tmp_path / "source" / "a").mkdir(parents=True)
+    nbformat.write(notebook(REFERENCE), tmp_path / "source" / "a" / "nb.ipynb")
+    (tmp_path / "work").mkdir()
+    return tmp_path
+
+
+def autograde(course, nb):
+    resources = {
+        "nbgrader": {"assignment": "a", "notebook": "nb", "student": "s"},
+        "metadata": {"path": str(course / "work")},
+    }
+    config = Config({"CourseDirectory": {"root": str(course)}})
+    nb, resources = SandboxedExecute(config=config, timeout=60).preprocess(nb, resources)
+    nb, _ = VerifyHiddenChecks(config=config).preprocess(nb, resources)
+    return {cell.metadata.nbgrader.grade_id: cell.outputs for cell in nb.cells if "nbgrader" in cell.metadata}
+
+
+def errors(outputs) -> list[str]:
+    return [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
+
+
+def test_the_reference_passes(course):
+    outputs = autograde(course, notebook(REFERENCE))
+    assert errors(outputs["test_double"]) == errors(outputs["test_double_again"]) == []
+
+
+def test_answers_pasted_for_the_visible_inputs_fail_the_hidden_checks(course):
+    outputs = autograde(course, notebook(PASTED))
+    assert errors(outputs["test_double"]) == [
+        "HiddenTestFailed: double 21: the value differs (largest relative difference 1)"
+    ]
+
+
+def test_switching_off_assertions_and_records_earns_nothing(course):
+    cheat = PASTED + "\nimport numpy\nnumpy.testing.assert_allclose = lambda *a, **k: None"
+    cheat += "\nrecord = lambda *a, **k: None"
+    outputs = autograde(course, notebook(cheat))
+    assert errors(outputs["test_double"]) == ["HiddenTestFailed: hidden check 'double 21' did not run"]
+
+
+def test_a_kernel_that_dies_zeroes_the_rest_and_says_why(course):
+    outputs = autograde(course, notebook(REFERENCE, "import os\nos._exit(3)"))
+    assert errors(outputs["test_double"]) == []
+    assert errors(outputs["test_double_again"]) == ["NotRun: not run: the kernel died in cell 4"]
+
+
+def test_reference_records_are_cached_and_refreshed(course):
+    first = load(course, "a", "nb")
+    assert first == {"test_double": [{"name": "double 21", "value": 42.0, "rtol": 1e-7, "atol": 1e-12}],
+                     "test_double_again": [{"name": "double 5", "value": 10.0, "rtol": 1e-7, "atol": 1e-12}]}
+    nbformat.write(notebook("def double(x):\n    return x + x + 0.5 * (x == 21)"), course / "source" / "a" / "nb.ipynb")
+    assert load(course, "a", "nb")["test_double"][0]["value"] == 42.5
+
+
+def test_a_broken_reference_stops_grading(course):
+    nbformat.write(notebook("def double(x):\n    return 3 * x"), course / "source" / "a" / "nb.ipynb")
+    with pytest.raises(ReferenceFailure, match="the reference fails its grade cell test_double"):
+        load(course, "a", "nb")

@@ -88,10 +88,10 @@ def bwrap_command(workdir: Path, connection_file: Path, command: list[str]) -> l
         "--die-with-parent",
         "--unshare-ipc",
         "--unshare-uts",
+        "--tmpfs", "/tmp",  # first: the binds below may lie under /tmp and must not be hidden by it
         *_system_binds(),
         "--proc", "/proc",
         "--dev", "/dev",
-        "--tmpfs", "/tmp",
         "--bind", str(workdir), str(workdir),
         "--bind", str(connection_file), str(connection_file),
         "--remount-ro", "/",  # the sandbox's own root: no writing beside the bound folders either

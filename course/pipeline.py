@@ -7,10 +7,12 @@ For each assignment in ``source/`` it
    records the assignment's cells and checksums in the gradebook);
 2. stages two example submissions under ``submitted/``: ``reference`` (the source notebooks,
    solutions included) and ``blank`` (the release, untouched);
-3. autogrades them with ``nbgrader autograde`` into ``autograded/``;
 
-and finally prints the per-student, per-notebook scores read back from the gradebook. The
-examples make the contract visible at a glance: reference must have full marks, blank zero.
+then autogrades every submission of those assignments (the examples and any real ones in
+``submitted/``) into ``autograded/`` with ``course.parallel_grading`` -- nbgrader's own autograder,
+one worker per core, a progress bar -- and finally prints the per-student, per-notebook scores
+read back from the gradebook, followed by any submission nbgrader failed to grade. The examples
+make the contract visible at a glance: reference must have full marks, blank zero.
 """
 
 import argparse
@@ -20,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from course import parallel_grading, submissions
 from course.scores import format_table, read_scores
 
 COURSE_ROOT = Path(__file__).resolve().parents[1]
@@ -71,13 +74,22 @@ def stage_example_submissions(root: Path, assignment: str) -> None:
         )
 
 
-def autograde(root: Path, assignment: str) -> None:
-    """Autograde every submission of ``assignment`` into ``autograded/``."""
-    run_nbgrader(root, "autograde", assignment, "--force", "--create")
+def autograde(root: Path, assignments: list[str]) -> parallel_grading.Report:
+    """Autograde every submission of ``assignments`` into ``autograded/``, all cores at once.
+
+    Same grades and gradebook entries as ``nbgrader autograde <assignment> --force --create``
+    for each assignment in turn (see ``course.parallel_grading``). A submission nbgrader cannot
+    grade does not stop the others: it is in the returned report's failures.
+    """
+    try:
+        return parallel_grading.grade(root, assignments)
+    except parallel_grading.GradingError as error:
+        raise PipelineError(f"autograde failed: {error}") from error
 
 
 def run(root: Path, assignments: list[str] | None = None) -> str:
-    """Release, stage and grade ``assignments`` (all by default); return the score table."""
+    """Release, stage and grade ``assignments`` (all by default); return the score table, then
+    one line per problem found in a submission and per submission nbgrader could not grade."""
     known = list_assignments(root)
     chosen = assignments or known
     unknown = sorted(set(chosen) - set(known))
@@ -87,9 +99,18 @@ def run(root: Path, assignments: list[str] | None = None) -> str:
         print(f"[{assignment}] generate_assignment", flush=True)
         generate_release(root, assignment)
         stage_example_submissions(root, assignment)
-        print(f"[{assignment}] autograde {', '.join(EXAMPLE_SUBMISSIONS)}", flush=True)
-        autograde(root, assignment)
-    return format_table(read_scores(root, chosen))
+    findings = [f for assignment in chosen for f in submissions.inspect_all(root, assignment)]
+    print(f"[{', '.join(chosen)}] autograde", flush=True)
+    report = autograde(root, chosen)
+    if report.failures:
+        print(parallel_grading.failure_logs(report), file=sys.stderr)
+    return "\n".join(
+        [
+            format_table(read_scores(root, chosen)),
+            *[f"{f.student}/{f.assignment}: {f.message}" for f in findings],
+            *parallel_grading.failure_lines(report),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

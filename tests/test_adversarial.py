@@ -1,0 +1,242 @@
+"""Submissions that try to cheat or are broken, graded by the real pipeline in a copy of the course.
+
+Every case is built from the real notebook 02 and its reference solution, graded in one run of
+the instructor's main job (sandboxed, parallel), and must get the right score, a message that
+says why, and leave every other student graded.
+"""
+
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from course import pipeline
+from course.scores import read_scores
+from tests.nbrun import REPO
+
+ASSIGNMENT = "02_backprop_network"
+NAME = "backprop_network.ipynb"
+TIMEOUT = 5  # seconds per cell in this copy of the course, so the infinite loop costs little
+
+
+def cells_by_id(nb):
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def reference():
+    return nbformat.read(REPO / "source" / ASSIGNMENT / NAME, as_version=4)
+
+
+def released():
+    return nbformat.read(REPO / "release" / ASSIGNMENT / NAME, as_version=4)
+
+
+def with_solution(nb, grade_id, source):
+    cells_by_id(nb)[grade_id].source = source
+    return nb
+
+
+POINTS = {g: c.metadata.nbgrader["points"] for g, c in cells_by_id(reference()).items() if c.metadata.nbgrader["grade"]}
+FULL = sum(POINTS.values())
+
+READ_SOURCE = f"""
+import json
+solution = json.load(open({str(REPO / "source" / ASSIGNMENT / NAME)!r}))
+for cell in solution["cells"]:
+    if cell.get("metadata", {{}}).get("nbgrader", {{}}).get("solution"):
+        exec("".join(cell["source"]))
+"""
+WRITE_GRADEBOOK = """
+import sqlite3
+db = sqlite3.connect({path!r})
+db.execute("UPDATE grade SET auto_score = 99")
+db.commit()
+"""
+SILENCE_TESTS = """
+import numpy
+numpy.testing.assert_allclose = lambda *a, **k: None
+numpy.allclose = lambda *a, **k: True
+AssertionError = type("AssertionError", (Exception,), {})
+record = lambda *a, **k: None
+def forward(x, layers):
+    return [x] * (len(layers) + 1)
+"""
+
+
+def build_submissions(root):
+    """student -> (what the folder holds). Returns the expected score of each student."""
+    expected = {}
+
+    def submit(student, nb=None, name=NAME, text=None, score=None):
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True, exist_ok=True)
+        if text is not None:
+            (folder / name).write_text(text)
+        elif nb is not None:
+            nbformat.write(nb, folder / name)
+        expected[student] = score
+
+    submit(
+        "loops_forever",
+        with_solution(reference(), "backprop_mse_loss", "while True:\n    pass"),
+        score=FULL - POINTS["test_backprop_mse_loss"],
+    )
+    submit(
+        "kills_kernel",
+        with_solution(reference(), "backprop_hidden_delta", "import os\nos._exit(1)"),
+        score=sum(POINTS[g] for g in ("test_backprop_forward", "test_backprop_mse_loss", "test_backprop_output_delta")),
+    )
+    submit(
+        "hogs_memory",
+        with_solution(reference(), "backprop_mse_loss", "import numpy as np\nhog = np.ones(3 * 2**27)\nhog[:] = 1"),
+        score=FULL - POINTS["test_backprop_mse_loss"],
+    )
+    submit("not_json", text='{"cells": [', score=0)
+    nb = reference()
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_backprop_forward"]
+    submit("deleted_test", nb, score=FULL)
+    nb = reference()
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    i, j = ids.index("backprop_forward"), ids.index("test_backprop_forward")
+    nb.cells[i], nb.cells[j] = nb.cells[j], nb.cells[i]
+    submit("reordered", nb, score=FULL - POINTS["test_backprop_forward"])
+    nb = reference()
+    cells_by_id(nb)["test_backprop_gradients"].source = "pass  # the test is gone"
+    submit(
+        "edited_test",
+        with_solution(nb, "backprop_gradients", "def gradients(x, y_true, layers):\n    return []"),
+        score=FULL - POINTS["test_backprop_gradients"],
+    )
+    submit("silences_tests", with_solution(released(), "backprop_forward", SILENCE_TESTS), score=0)
+    submit("reads_source", with_solution(released(), "backprop_forward", READ_SOURCE), score=0)
+    gradebook = str(root / "gradebook.db")
+    submit(
+        "writes_gradebook",
+        with_solution(released(), "backprop_forward", WRITE_GRADEBOOK.format(path=gradebook)),
+        score=0,
+    )
+    submit("wrong_name", reference(), name="Backprop_network (1).ipynb", score=0)
+    submit("extra_notebook", reference(), score=FULL)
+    submit("extra_notebook", reference(), name="scratch.ipynb", score=FULL)
+    submit("empty_folder", score=0)
+    return expected
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adversarial")
+    for folder in ("source", "release"):
+        shutil.copytree(REPO / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
+    config = (REPO / "nbgrader_config.py").read_text() + f"\nc.Execute.timeout = {TIMEOUT}\n"
+    (root / "nbgrader_config.py").write_text(config)
+    expected = build_submissions(root)
+    report = pipeline.run(root, [ASSIGNMENT])
+    scores = {s.student: s.score for s in read_scores(root, [ASSIGNMENT])}
+    return root, expected, scores, report
+
+
+def autograded_errors(root, student):
+    nb = nbformat.read(root / "autograded" / student / ASSIGNMENT / NAME, as_version=4)
+    return "\n".join(
+        f"{o.ename}: {o.evalue}"
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    )
+
+
+CASES = [
+    "loops_forever",
+    "kills_kernel",
+    "hogs_memory",
+    "not_json",
+    "deleted_test",
+    "reordered",
+    "edited_test",
+    "silences_tests",
+    "reads_source",
+    "writes_gradebook",
+    "wrong_name",
+    "extra_notebook",
+    "empty_folder",
+]
+
+
+@pytest.mark.parametrize("student", CASES)
+def test_each_bad_submission_gets_the_right_score(graded, student):
+    _, expected, scores, report = graded
+    assert scores.get(student, 0) == expected[student], report
+
+
+def test_the_honest_examples_are_graded_alongside(graded):
+    _, _, scores, _ = graded
+    assert scores["reference"] == FULL and scores["blank"] == 0
+
+
+@pytest.mark.parametrize(
+    ("student", "message"),
+    [
+        ("loops_forever", "CellTimeoutError"),
+        ("kills_kernel", "KernelDied: the kernel stopped while running this cell"),
+        ("hogs_memory", "MemoryError"),
+        ("silences_tests", "HiddenTestFailed"),
+        ("reads_source", "FileNotFoundError"),
+        ("writes_gradebook", "OperationalError"),  # no gradebook there to open (or an empty private one)
+    ],
+)
+def test_the_feedback_says_what_happened(graded, student, message):
+    root, *_ = graded
+    assert message in autograded_errors(root, student)
+
+
+@pytest.mark.parametrize(
+    ("student", "message"),
+    [
+        ("not_json", "is not valid JSON"),
+        ("deleted_test", "cells deleted: test_backprop_forward"),
+        ("reordered", "out of order"),
+        ("wrong_name", "was it renamed?"),
+        ("extra_notebook", "scratch.ipynb is not part of the assignment"),
+        ("empty_folder", "no notebook submitted"),
+    ],
+)
+def test_the_report_names_broken_submissions(graded, student, message):
+    *_, report = graded
+    assert re.search(rf"^{student}\b.*{re.escape(message)}", report, re.MULTILINE), report
+
+
+def test_the_gradebook_was_not_touched_from_inside(graded):
+    root, *_ = graded
+    with sqlite3.connect(root / "gradebook.db") as db:
+        assert db.execute("SELECT count(*) FROM grade WHERE auto_score = 99").fetchone() == (0,)
+
+
+def test_interrupted_grading_can_be_rerun_without_losing_or_doubling(graded, tmp_path):
+    root, expected, scores, _ = graded
+    shutil.rmtree(root / "autograded")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course.parallel_grading", ASSIGNMENT, "--root", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        process.wait(timeout=6)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    pipeline.run(root, [ASSIGNMENT])
+    again = read_scores(root, [ASSIGNMENT])
+    assert {s.student: s.score for s in again} == scores
+    keys = [(s.student, s.notebook) for s in again]
+    assert len(keys) == len(set(keys))
+    with sqlite3.connect(root / "gradebook.db") as db:
+        (duplicates,) = db.execute(
+            "SELECT count(*) FROM (SELECT notebook_id, cell_id, count(*) AS n FROM grade "
+            "GROUP BY notebook_id, cell_id HAVING n > 1)"
+        ).fetchone()
+    assert duplicates == 0

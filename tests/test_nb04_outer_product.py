@@ -9,6 +9,7 @@ import pytest
 
 from course.gradcheck import numerical_gradient, rel_error
 from course.networks import example_batch, example_network, example_single, random_data, random_network
+from tests.independent import sigmoid, sigmoid_network_output
 from tests.nbrun import SOURCE, run_notebook
 
 NOTEBOOK = SOURCE / "04_outer_product" / "outer_product.ipynb"
@@ -27,16 +28,9 @@ def reference():
 TOL = 1e-7
 
 
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def mse(X, Y, network):
     """The course's loss: MSE averaged over the outputs and the examples."""
-    a = X
-    for W, b in network:
-        a = sigmoid(a @ W + b)
-    return np.mean((a - Y) ** 2)
+    return np.mean((sigmoid_network_output(network, X) - Y) ** 2)
 
 
 def layer1_sensitivities(X, Y, network):

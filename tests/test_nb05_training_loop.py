@@ -11,6 +11,7 @@ import pytest
 
 from course.gradcheck import numerical_gradient, rel_error
 from course.networks import example_batch, example_network, random_data, random_network
+from tests.independent import sigmoid, sigmoid_network_output
 from tests.nbrun import SOURCE, run_notebook
 
 NOTEBOOK = SOURCE / "05_training_loop" / "training_loop.ipynb"
@@ -26,16 +27,9 @@ def reference():
     return run.namespace
 
 
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def half_mean_cost(layers, X, T):
     """C = 1/(2N) sum_n ||y_n - t_n||^2, written here independently of the notebook."""
-    a = X
-    for W, b in layers:
-        a = sigmoid(a @ W + b)
-    return 0.5 * np.sum((a - T) ** 2) / X.shape[0]
+    return 0.5 * np.sum((sigmoid_network_output(layers, X) - T) ** 2) / X.shape[0]
 
 
 # --- (b) every derivative agrees with an independent route --------------------------------------

@@ -16,7 +16,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from course import expectations, sandbox
+from course import expectations, kernel_factory, sandbox
 from course.checks import compare, records_in_outputs
 
 
@@ -38,6 +38,13 @@ class SandboxedExecute(Execute):
         self.kernel_name = sandbox.KERNEL_NAME
         self._died_in: int | None = None
         return super().preprocess(nb, resources, km)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        warm = kernel_factory.connection_file()  # grading in parallel: the worker's factory forks it
+        if warm is not None:
+            km.connection_file = str(warm)
+        return km
 
     def preprocess_cell(self, cell, resources, index):
         if self._died_in is not None:

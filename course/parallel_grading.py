@@ -66,6 +66,8 @@ from nbgrader.utils import capture_log, temp_attrs
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 from tqdm import tqdm
 
+from course import kernel_factory
+from course.sandbox import SandboxUnavailable
 from course.scores import NotebookScore, gradebook_url, read_scores
 
 COURSE_ROOT = Path(__file__).resolve().parents[1]
@@ -129,6 +131,7 @@ class Report:
     seconds: float = 0.0
     workers: int = 0
     interrupted: bool = False
+    kernels: set[str] = field(default_factory=set)  # "warm", or "cold (why)", per worker
 
     @property
     def failures(self) -> list[Outcome]:
@@ -271,7 +274,39 @@ def exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def worker_main(root: Path, snapshot: Path, scratch: Path, parent: int) -> int:
+class WarmKernels:
+    """A worker's kernel factory (``course.kernel_factory``), restarted if a kernel killed it.
+
+    Without one (``warm=False``, or the factory cannot start or isolate its kernels here) every
+    kernel starts cold, in a fresh bwrap sandbox, as under serial ``nbgrader autograde``.
+    """
+
+    def __init__(self, workdirs: Path, scratch: Path, warm: bool) -> None:
+        self.workdirs, self.scratch = workdirs, scratch
+        self.factory: kernel_factory.Factory | None = None
+        self.state = "cold (--cold-kernels)"
+        if warm:
+            self.ensure()
+
+    def ensure(self) -> None:
+        """Start the factory if it is not running; fall back to cold kernels if it cannot start."""
+        if self.factory is not None and self.factory.process.poll() is None:
+            return
+        os.environ.pop(kernel_factory.SOCKET_ENV, None)
+        try:
+            self.factory = kernel_factory.start(self.workdirs, self.scratch / f"kernels-{os.getpid()}")
+        except (kernel_factory.FactoryUnavailable, SandboxUnavailable) as error:
+            self.factory, self.state = None, f"cold ({error})"
+            return
+        os.environ.update(self.factory.environment())
+        self.state = "warm"
+
+    def stop(self) -> None:
+        if self.factory is not None:
+            self.factory.stop()
+
+
+def worker_main(root: Path, snapshot: Path, scratch: Path, parent: int, warm: bool = True) -> int:
     """A worker process: read tasks from stdin, answer each with a pickled ``Outcome`` on stdout.
 
     The protocol keeps private copies of stdin and stdout (not inherited by kernels); fd 1 then
@@ -284,14 +319,18 @@ def worker_main(root: Path, snapshot: Path, scratch: Path, parent: int) -> int:
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
     app, db_url = init_worker(root, snapshot, scratch)
-    pickle.dump("ready", answers)
+    kernels = WarmKernels(Path(app.coursedir.root) / app.coursedir.autograded_directory, scratch, warm)
+    pickle.dump(("ready", kernels.state), answers)
     answers.flush()
     while True:
         try:
             task = pickle.load(tasks)
         except EOFError:
+            kernels.stop()
             return 0
         try:
+            if warm:
+                kernels.ensure()
             outcome = grade_task(app, db_url, task)
         except Exception as error:  # noqa: BLE001 -- report it as this submission's failure, keep serving
             outcome = Outcome(task, ok=False, seconds=0.0, notebooks=0, recorded=None,
@@ -464,21 +503,24 @@ def worker_env() -> dict[str, str]:
     return {**os.environ, **SINGLE_THREAD_ENV, "PATH": path}
 
 
-def start_worker(root: Path, snapshot: Path, scratch: Path, index: int) -> WorkerProcess:
+def start_worker(root: Path, snapshot: Path, scratch: Path, index: int, warm: bool) -> WorkerProcess:
     """Start a worker process (in its own session: Ctrl-C in the terminal reaches only the parent)."""
     log = scratch / f"worker-{index}.log"
     command = [sys.executable, "-m", "course.parallel_grading", "--worker", "--parent", str(os.getpid()),
                "--root", str(root), "--snapshot", str(snapshot), "--scratch", str(scratch)]
+    if not warm:
+        command.append("--cold-kernels")
     with open(log, "wb") as stderr:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                    env=worker_env(), cwd=COURSE_ROOT, start_new_session=True)
     return WorkerProcess(process, log)
 
 
-def wait_ready(worker: WorkerProcess) -> WorkerProcess:
+def wait_ready(worker: WorkerProcess, report: Report) -> WorkerProcess:
     """Wait until nbgrader is loaded and configured in ``worker``; a worker that cannot start stops the run."""
     try:
-        worker.receive()
+        _, kernels = worker.receive()
+        report.kernels.add(kernels)
     except WorkerDied as error:
         raise GradingError(f"a grading worker could not start: {error}") from error
     return worker
@@ -515,7 +557,7 @@ def died(task: Task, error: WorkerDied) -> Outcome:
 
 
 def run_workers(
-    root: Path, snapshot: Path, scratch: Path, tasks: list[Task], workers: int, report: Report
+    root: Path, snapshot: Path, scratch: Path, tasks: list[Task], workers: int, report: Report, warm: bool = True
 ) -> Iterator[Outcome]:
     """Grade ``tasks`` on ``workers`` processes, one task per worker at a time; yield outcomes as they come.
 
@@ -530,13 +572,13 @@ def run_workers(
     numbers = count()
 
     def add_worker() -> WorkerProcess:
-        idle.append(start_worker(root, snapshot, scratch, next(numbers)))
+        idle.append(start_worker(root, snapshot, scratch, next(numbers), warm))
         return idle[-1]
 
     with Interrupts() as interrupts:
         try:
             for worker in [add_worker() for _ in range(workers)]:  # they all load nbgrader at once
-                wait_ready(worker)
+                wait_ready(worker, report)
             while queue or busy:
                 if interrupts.count and not report.interrupted:
                     report.interrupted = True
@@ -550,7 +592,7 @@ def run_workers(
                     try:
                         worker.send(queue[-1])
                     except WorkerDied:  # died while idle; the task never started: a fresh worker takes it
-                        wait_ready(add_worker())
+                        wait_ready(add_worker(), report)
                         continue
                     queue.pop()
                     assert worker.process.stdout is not None
@@ -566,7 +608,7 @@ def run_workers(
                     except WorkerDied as error:
                         yield died(task, error)
                         if queue:
-                            wait_ready(add_worker())
+                            wait_ready(add_worker(), report)
                         continue
                     worker.task = None
                     idle.append(worker)
@@ -587,6 +629,7 @@ def grade(
     workers: int | None = None,
     students: list[str] | None = None,
     progress: bool = True,
+    warm: bool = True,
 ) -> Report:
     """Autograde every submission of ``assignments`` (default: all released) into the course gradebook."""
     root = root.resolve()
@@ -602,7 +645,7 @@ def grade(
         bar = tqdm(total=len(tasks), unit="student" if single else "submission", desc="autograde",
                    disable=not progress, file=sys.stderr, dynamic_ncols=True)
         with bar, Gradebook(db_url) as gradebook:
-            for outcome in run_workers(root, snapshot, scratch, tasks, workers, report):
+            for outcome in run_workers(root, snapshot, scratch, tasks, workers, report, warm):
                 if outcome.recorded is not None:
                     try:
                         merge(gradebook, outcome.task, outcome.recorded)
@@ -717,7 +760,7 @@ def format_summary(report: Report, scores: list[NotebookScore]) -> str:
     rate = report.notebooks / report.seconds if report.seconds else 0.0
     lines.append(
         f"{len(report.outcomes)} submissions, {report.notebooks} notebooks in {report.seconds:.1f} s "
-        f"with {report.workers} workers ({rate:.2f} notebooks/s)"
+        f"with {report.workers} workers ({rate:.2f} notebooks/s), {', '.join(sorted(report.kernels))} kernels"
     )
     if report.interrupted:
         lines.append("INTERRUPTED: the submissions above are graded and saved; run again to grade the rest")
@@ -750,15 +793,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=COURSE_ROOT, help="course directory (default: %(default)s)")
     parser.add_argument("--student", action="append", dest="students", help="grade only this student (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--cold-kernels", action="store_true",
+                        help="start every kernel in a fresh sandbox, as serial nbgrader does (slower)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--snapshot", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker_main(args.root, args.snapshot, args.scratch, args.parent)
+        return worker_main(args.root, args.snapshot, args.scratch, args.parent, warm=not args.cold_kernels)
     try:
-        report = grade(args.root, args.assignments or None, args.workers, args.students, not args.no_progress)
+        report = grade(args.root, args.assignments or None, args.workers, args.students, not args.no_progress,
+                       warm=not args.cold_kernels)
     except GradingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -11,8 +11,14 @@ kernel runs.
 ``course.autograding.SandboxedExecute``) as ``python -m course.sandbox {connection_file}``, with
 the working directory set to the submission's folder. Students' own JupyterLab never uses it.
 
-Not isolated: the network namespace (the kernel talks to the grader over loopback TCP) and the
-process table (``--unshare-pid`` makes ipykernel believe its parent died).
+The kernel runs in its own user and PID namespaces with every capability dropped. This matters
+most when grading runs as root: without them the sandbox's root kept CAP_SYS_ADMIN (it could
+mount over the read-only binds) and could reach the grader's files through
+``/proc/<grader pid>/root`` and signal the grader. In its own PID namespace the kernel sees only
+its own processes. ipykernel's parent poller is switched off (``JPY_PARENT_PID`` unset): it would
+mistake bwrap, PID 1 in there, for a dead parent; ``--die-with-parent`` ends the kernel instead.
+
+Not isolated: the network namespace (the kernel talks to the grader over loopback TCP).
 """
 
 import json
@@ -78,34 +84,47 @@ def _system_binds() -> list[str]:
     return args
 
 
-def bwrap_command(workdir: Path, connection_file: Path, command: list[str]) -> list[str]:
-    """The bwrap invocation that runs ``command`` with only ``workdir`` writable."""
+# What every sandboxed kernel's environment says, whatever the grader's: IPython and matplotlib
+# get their writable folders on the sandbox's private /tmp, figures render off-screen.
+ENVIRONMENT = {"HOME": "/tmp", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "Agg"}
+UNSET = ("JPY_PARENT_PID",)
+# Not root inside, even when grading runs as root: whatever the kernel creates still belongs to
+# the grader's user outside, and a kernel forked by course.kernel_factory can map its own user
+# into a nested namespace (mapping root there would need CAP_SETFCAP).
+UID = 1000
+
+
+def bwrap_command(workdir: Path, command: list[str], writable: tuple[Path, ...] = ()) -> list[str]:
+    """The bwrap invocation that runs ``command`` in ``workdir`` with only it and ``writable`` writable."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap is not installed (Debian: apt-get install bubblewrap)")
+    binds = [arg for path in (workdir, *writable) for arg in ("--bind", str(path), str(path))]
+    environment = [arg for name, value in ENVIRONMENT.items() for arg in ("--setenv", name, value)]
     return [
         bwrap,
         "--die-with-parent",
+        "--unshare-user",
+        "--uid", str(UID), "--gid", str(UID),
+        "--unshare-pid",
+        "--cap-drop", "ALL",
         "--unshare-ipc",
         "--unshare-uts",
         "--tmpfs", "/tmp",  # first: the binds below may lie under /tmp and must not be hidden by it
         *_system_binds(),
         "--proc", "/proc",
         "--dev", "/dev",
-        "--bind", str(workdir), str(workdir),
-        "--bind", str(connection_file), str(connection_file),
+        *binds,
         "--remount-ro", "/",  # the sandbox's own root: no writing beside the bound folders either
-        "--setenv", "HOME", "/tmp",
-        "--setenv", "IPYTHONDIR", "/tmp/ipython",
-        "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
-        "--setenv", "MPLBACKEND", "Agg",
+        *[arg for name in UNSET for arg in ("--unsetenv", name)],
+        *environment,
         "--chdir", str(workdir),
         "--",
         *command,
     ]  # fmt: skip
 
 
-def _limit_resources() -> None:
+def limit_resources() -> None:
     """Cap address space, CPU seconds and file size; inherited by bwrap and the kernel."""
     memory = MEMORY_LIMIT_MB * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -117,18 +136,29 @@ def _limit_resources() -> None:
 @cache
 def check() -> None:
     """Prove once per process that bwrap can start a process here; raise SandboxUnavailable if not."""
-    probe = bwrap_command(Path.cwd(), Path(os.devnull), [sys.executable, "-c", "pass"])
+    probe = bwrap_command(Path.cwd(), [sys.executable, "-c", "pass"])
     result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise SandboxUnavailable(f"bubblewrap cannot start a sandbox here: {result.stderr.strip()}")
 
 
 def launch_kernel(connection_file: str) -> None:
-    """Replace this process with the sandboxed ipykernel (the kernelspec's entry point)."""
+    """Become the sandboxed ipykernel (the kernelspec's entry point).
+
+    While a parallel grading worker runs a kernel factory (``course.kernel_factory``), this
+    process stands for a kernel the factory forks, and exits with it; otherwise it execs bwrap.
+    """
     connection = Path(connection_file).resolve()
+    factory = os.environ.get("BACKPROP_KERNEL_FACTORY")
+    if factory:
+        from course.kernel_factory import attach
+
+        code = attach(factory, connection)
+        if code is not None:
+            sys.exit(code)
     command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection)]
-    argv = bwrap_command(Path.cwd().resolve(), connection, command)
-    _limit_resources()
+    argv = bwrap_command(Path.cwd().resolve(), command, writable=(connection,))
+    limit_resources()
     os.execv(argv[0], argv)
 
 

@@ -105,6 +105,7 @@ def test_parallel_and_serial_give_identical_gradebooks(serial, parallel):
     root, report = parallel
     expected, got = gradebook_entries(gradebook_url(serial)), gradebook_entries(gradebook_url(root))
     assert report.workers == 2 and not report.failures
+    assert report.kernels == {"warm"}, "kernels forked by course.kernel_factory (the default) were not tested"
     assert len(grade_cells(expected)) > 6 * 3, "too few grade cells compared"
     assert got == expected  # every student, notebook and cell: auto score, max, needs-manual-grade, comments
 

@@ -1,5 +1,7 @@
 """The grading kernel: what student code can and cannot reach from inside bubblewrap."""
 
+import os
+
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
@@ -76,3 +78,22 @@ def test_kernelspec_is_installed_in_this_environment():
     found = KernelSpecManager().get_kernel_spec(sandbox.KERNEL_NAME)
     assert found.argv[1:3] == ["-m", "course.sandbox"]
     assert found.interrupt_mode == "message"
+
+
+def test_no_capabilities_and_no_view_of_the_graders_processes(tmp_path):
+    grader = os.getpid()
+    package = str(sandbox.COURSE_PACKAGE).encode()
+    out = run_sandboxed(
+        tmp_path,
+        "print(open('/proc/self/status').read().split('CapEff:')[1].split()[0])",
+        f"import ctypes; print(ctypes.CDLL(None).mount(b'tmpfs', {package!r}, b'tmpfs', 0, None))",
+        f"import os; os.listdir('/proc/{grader}/root')",
+        f"import os; os.kill({grader}, 0)",
+        "import os; print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) < [10])",
+    )
+    # Even when grading runs as root: no capability to mount over the read-only binds ...
+    assert out[:2] == ["0000000000000000", "-1"], out
+    # ... and the grader is not there to read through /proc/<pid>/root or to signal.
+    assert out[2].startswith("ERROR FileNotFoundError"), out[2]
+    assert out[3].startswith("ERROR ProcessLookupError"), out[3]
+    assert out[4] == "True", "only the sandbox's own processes are visible"

@@ -1,0 +1,406 @@
+"""Warm grading kernels: a sandboxed, pre-loaded Python that forks a fresh kernel for each notebook.
+
+Why: most of the CPU time of grading one of the course's notebooks goes into starting its
+kernel, not into the student's cells: Python, ipykernel, numpy, matplotlib (with a font cache
+built anew in every fresh sandbox), sympy, scipy, scikit-learn. A parallel grading worker keeps
+one *factory*: a Python process in a bubblewrap sandbox built like ``course.sandbox``'s that
+imports those modules once and never runs anyone's code. For each notebook it forks; the child
+shares the loaded modules copy-on-write, narrows its own view to that one submission and
+becomes an ipykernel. Every kernel is still a new process that no other submission touched.
+
+What a forked kernel can reach, step by step (``isolate``), before it reads its connection file:
+
+* the factory's sandbox is ``course.sandbox``'s -- read-only system and environment, no
+  capabilities, its own user and PID namespaces, the same rlimits -- except that the whole
+  ``autograded/`` folder, the worker's connection-file folder and the factory's socket folder
+  are writable, since the factory serves every submission of the worker;
+* the child enters a new user and mount namespace, covers ``autograded/`` with an empty
+  read-only tmpfs into which only its own submission folder is bound back, does the same to the
+  connection-file folder (only its own file), covers the socket folder (so it cannot ask the
+  factory for a kernel elsewhere), mounts a fresh ``/tmp``, and drops every capability, the
+  bounding set included. It cannot undo any of it: the mounts it inherited are locked, and its
+  own need capabilities it no longer has.
+
+Two things differ from a fresh sandbox: a forked kernel shares the factory's PID namespace, so
+it can see and signal the factory and its siblings (it cannot read them: they are in another
+user namespace); a killed factory only makes the next kernels start cold. And numpy's global
+random state, created when the factory imported numpy, is reseeded in every child (Python's own
+``random`` reseeds itself at fork).
+
+Protocol: the kernelspec's launcher (``python -m course.sandbox CONNECTION_FILE``) sees
+``BACKPROP_KERNEL_FACTORY`` in its environment and, instead of starting bwrap, connects to that
+Unix socket and sends one JSON line -- connection file, working directory, environment -- with
+its stdin, stdout and stderr attached (SCM_RIGHTS). The factory answers ``{"pid": N}`` (or
+``{"error": ...}``, and the launcher starts a cold sandbox) and, when the kernel ends,
+``{"exit": CODE}``. The launcher lives exactly as long as the kernel, so jupyter_client manages
+it as it would the kernel itself; if the launcher is killed, the factory kills the kernel's
+whole process group.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from course import sandbox
+
+SOCKET_ENV = "BACKPROP_KERNEL_FACTORY"
+
+# What the course's notebooks import (and what ipykernel needs), loaded once per factory.
+PRELOAD = (
+    "ipykernel.kernelapp",
+    "numpy",
+    "scipy.optimize",
+    "sympy",
+    "matplotlib.pyplot",
+    "sklearn.datasets",
+    "sklearn.model_selection",
+    "threadpoolctl",
+    "tqdm",
+    "course.checks",
+    "course.datasets",
+    "course.drawing",
+    "course.gradcheck",
+    "course.networks",
+    "course.plotting",
+)
+
+CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
+MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
+MNT_DETACH = 2
+PR_CAPBSET_DROP, LINUX_CAPABILITY_VERSION_3 = 24, 0x20080522
+
+
+class FactoryUnavailable(RuntimeError):
+    """The factory could not start or cannot isolate its kernels here: kernels start cold instead."""
+
+
+# --------------------------------------------------------------------------- the grader's side
+
+
+@dataclass
+class Factory:
+    """A running factory: its sandboxed process, its socket and the folder for connection files."""
+
+    process: subprocess.Popen[bytes]
+    socket: Path
+    runtime: Path
+
+    def environment(self) -> dict[str, str]:
+        """What the grading worker sets so that its kernels come from this factory."""
+        return {SOCKET_ENV: str(self.socket), "JUPYTER_RUNTIME_DIR": str(self.runtime)}
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def start(workdirs: Path, scratch: Path, timeout: float = 120.0) -> Factory:
+    """Start a factory serving submission folders under ``workdirs``; ``FactoryUnavailable`` if it cannot.
+
+    Returns once the modules are loaded and a probe child has proved it can isolate itself.
+    """
+    workdirs, scratch = workdirs.resolve(), scratch.resolve()
+    sockets, runtime = scratch / "socket", scratch / "runtime"
+    for folder in (workdirs, sockets, runtime):
+        folder.mkdir(parents=True, exist_ok=True)
+    address = sockets / "factory.sock"
+    command = [sys.executable, "-m", "course.kernel_factory", str(address), str(workdirs), str(runtime)]
+    argv = sandbox.bwrap_command(workdirs, command, writable=(sockets, runtime))
+    limits = sandbox.limit_resources
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=limits)
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    ready = selector.select(timeout)
+    selector.close()
+    line = process.stdout.readline().decode(errors="replace").strip() if ready else "no answer in time"
+    process.stdout.close()
+    if line != "ready":
+        process.kill()
+        process.wait()
+        raise FactoryUnavailable(line or f"the factory exited with code {process.returncode}")
+    return Factory(process, address, runtime)
+
+
+def connection_file() -> Path | None:
+    """Where the next kernel's connection file must go when a factory serves this process's kernels.
+
+    jupyter_client would write it to the grader's /tmp, which the factory cannot see; the
+    worker's runtime folder is bound into the factory's sandbox.
+    """
+    if not os.environ.get(SOCKET_ENV):
+        return None
+    return Path(os.environ["JUPYTER_RUNTIME_DIR"]) / f"kernel-{uuid.uuid4().hex}.json"
+
+
+def attach(address: str, connection_file: Path) -> int | None:
+    """Have the factory at ``address`` fork this kernel; wait for it and return its exit code.
+
+    None if the factory is unreachable or refuses: the caller then starts a cold sandbox.
+    """
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    request = {"connection_file": str(connection_file), "cwd": str(Path.cwd().resolve()), "env": dict(os.environ)}
+    try:
+        client.connect(address)
+        socket.send_fds(client, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+    except OSError as error:
+        print(f"kernel factory unreachable ({error}); starting a cold sandbox", file=sys.stderr)
+        return None
+    answers = client.makefile("rb")
+    first = json.loads(answers.readline() or b'{"error": "the factory closed the connection"}')
+    if "error" in first:
+        print(f"kernel factory refused: {first['error']}; starting a cold sandbox", file=sys.stderr)
+        return None
+    last = answers.readline()  # blocks for as long as the kernel runs
+    return int(json.loads(last)["exit"]) if last else 1
+
+
+# --------------------------------------------------------------------------- inside the factory
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _call(name: str, *args: object) -> None:
+    if getattr(_libc, name)(*args) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{name}{args!r}: {os.strerror(error)}")
+
+
+def _mount(source: str | Path | None, target: str | Path, fstype: str | None, flags: int) -> None:
+    encode = lambda value: None if value is None else str(value).encode()  # noqa: E731
+    _call("mount", encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), None)
+
+
+def bind_into(keep: Path, target: Path) -> None:
+    """Bind ``keep`` (a folder or a file) at ``target``, creating what the mount point needs."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if keep.is_dir():
+        target.mkdir(exist_ok=True)
+    else:
+        target.touch()
+    _mount(keep, target, None, MS_BIND | MS_REC)
+
+
+def keep_only(folder: Path, keep: Path, stage: Path) -> None:
+    """Cover ``folder`` with an empty read-only tmpfs and bind ``keep`` (inside it) back, writable."""
+    bind_into(keep, stage)  # reachable through the stage once the cover hides it
+    _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV)
+    bind_into(stage, folder / keep.relative_to(folder))
+    _mount(None, folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _call("umount2", str(stage).encode(), MNT_DETACH)
+
+
+def drop_capabilities() -> None:
+    """Empty the bounding, permitted, effective and inheritable sets: nothing to regain, even by exec."""
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    for capability in range(last + 1):
+        _call("prctl", PR_CAPBSET_DROP, capability, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    _call("capset", header, (ctypes.c_uint32 * 6)())
+    status = Path("/proc/self/status").read_text()
+    if "CapEff:\t0000000000000000" not in status or "CapBnd:\t0000000000000000" not in status:
+        raise OSError("capabilities are still held after dropping them")
+
+
+def isolate(workdirs: Path, workdir: Path, runtime: Path, connection_file: Path, sockets: Path) -> None:
+    """Narrow this (forked) process to one submission folder and one connection file; irreversible.
+
+    A fresh tmpfs replaces the factory's /tmp at the end. What must stay reachable but lies under
+    /tmp (a course in a temporary folder, the worker's scratch) is bound into the fresh one at the
+    same path, as bwrap does; what lies elsewhere is covered with ``keep_only``.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    _call("unshare", CLONE_NEWUSER | CLONE_NEWNS)
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    tmp = Path("/tmp")
+    fresh = tmp / f".fresh-{os.getpid()}"  # on the factory's /tmp, shared with it: hence the pid
+    fresh.mkdir(exist_ok=True)
+    _mount("tmpfs", fresh, "tmpfs", MS_NOSUID | MS_NODEV)
+    for folder, keep in ((workdirs, workdir), (runtime, connection_file)):
+        if keep.is_relative_to(tmp):
+            bind_into(keep, fresh / keep.relative_to(tmp))
+        else:
+            keep_only(folder, keep, fresh / ".stage")
+    if not sockets.is_relative_to(tmp):
+        _mount("tmpfs", sockets, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _mount(fresh, tmp, None, MS_MOVE)
+    drop_capabilities()
+
+
+def become_kernel(request: dict, fds: list[int], report: int, workdirs: Path, runtime: Path, sockets: Path) -> None:
+    """In the forked child: isolate, take the launcher's stdio and environment, run ipykernel. Never returns.
+
+    ``report`` is a pipe to the factory: "ok" once isolated, else why not (then this child ends
+    before running anything, and the launcher starts a cold sandbox instead).
+    """
+    code = 1
+    try:
+        os.setsid()  # the kernel and whatever it starts form one group, killed together
+        signal.set_wakeup_fd(-1)  # the factory's, about to be closed: the kernel sets up its own
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        workdir, connection = Path(request["cwd"]), Path(request["connection_file"])
+        try:
+            isolate(workdirs, workdir, runtime, connection, sockets)
+        except OSError as error:
+            os.write(report, f"cannot isolate the kernel: {error}".encode())
+            os._exit(1)
+        os.write(report, b"ok")
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, 65536)
+        os.chdir(workdir)
+        os.environ.clear()
+        os.environ.update({k: v for k, v in request["env"].items() if k not in sandbox.UNSET})
+        os.environ.update(sandbox.ENVIRONMENT)
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()
+        if sys.path and sys.path[0] in ("", str(workdirs)):
+            del sys.path[0]  # as ipykernel_launcher does; IPython puts the kernel's own folder back
+        from ipykernel import kernelapp
+
+        sys.argv = [str(Path(kernelapp.__file__).with_name("__main__.py")), "-f", str(connection)]
+        kernelapp.launch_new_instance()
+        code = 0
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else 1
+    except BaseException:  # noqa: BLE001 -- report, then end this child whatever happened
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def refusal(request: dict, workdirs: Path, runtime: Path) -> str | None:
+    """Why a request must not be served: a working directory or connection file outside the factory's."""
+    workdir, connection = Path(request["cwd"]), Path(request["connection_file"])
+    if not workdir.is_relative_to(workdirs) or workdir == workdirs or not workdir.is_dir():
+        return f"{workdir} is not a submission folder under {workdirs}"
+    if connection.parent != runtime or not connection.is_file():
+        return f"{connection} is not a connection file in {runtime}"
+    return None
+
+
+def probe(sockets: Path) -> str | None:
+    """Fork a child that isolates itself as a kernel would; None if it worked, else why not."""
+    folder = sockets / "probe"
+    (folder / "work" / "student").mkdir(parents=True, exist_ok=True)
+    (folder / "runtime").mkdir(exist_ok=True)
+    (folder / "runtime" / "kernel.json").touch()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(reader)
+        try:
+            work, runtime = folder / "work", folder / "runtime"
+            isolate(work, work / "student", runtime, runtime / "kernel.json", sockets)
+            os.write(writer, b"ok")
+        except BaseException as error:  # noqa: BLE001
+            os.write(writer, f"{type(error).__name__}: {error}".encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as answer:
+        message = answer.read().decode(errors="replace")
+    os.waitpid(pid, 0)
+    return None if message == "ok" else f"a kernel cannot isolate itself here: {message}"
+
+
+def serve(address: Path, workdirs: Path, runtime: Path) -> int:
+    """The factory's main loop: preload, prove isolation works, then fork a kernel per request."""
+    for module in PRELOAD:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # only speed is lost: the kernel imports it itself
+    sockets = address.parent
+    problem = probe(sockets)
+    if problem:
+        print(problem, flush=True)
+        return 1
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(address))
+    listener.listen(8)
+    print("ready", flush=True)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+
+    wakeup_read, wakeup_write = os.pipe()
+    os.set_blocking(wakeup_write, False)
+    signal.set_wakeup_fd(wakeup_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "accept")
+    selector.register(wakeup_read, selectors.EVENT_READ, "children")
+    kernels: dict[int, socket.socket] = {}  # pid -> the launcher's connection
+    while True:
+        for key, _ in selector.select():
+            if key.data == "accept":
+                connection, _ = listener.accept()
+                message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
+                request = json.loads(message)
+                problem = refusal(request, workdirs, runtime) if len(fds) == 3 else "expected stdin, stdout, stderr"
+                if problem:
+                    connection.sendall(json.dumps({"error": problem}).encode() + b"\n")
+                    connection.close()
+                else:
+                    reader, writer = os.pipe()
+                    pid = os.fork()
+                    if pid == 0:
+                        become_kernel(request, fds, writer, workdirs, runtime, sockets)
+                    os.close(writer)
+                    with os.fdopen(reader, "rb") as answer:
+                        isolated = answer.read(4096).decode(errors="replace")
+                    if isolated == "ok":
+                        kernels[pid] = connection
+                        connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                        selector.register(connection, selectors.EVENT_READ, pid)
+                    else:
+                        connection.sendall(json.dumps({"error": isolated or "the kernel died"}).encode() + b"\n")
+                        connection.close()
+                for fd in fds:
+                    os.close(fd)
+            elif key.data == "children":
+                os.read(wakeup_read, 4096)
+                while True:
+                    try:
+                        pid, status = os.waitpid(-1, os.WNOHANG)
+                    except ChildProcessError:
+                        break
+                    if pid == 0:
+                        break
+                    connection = kernels.pop(pid, None)
+                    if connection is not None:
+                        selector.unregister(connection)
+                        with_code = json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n"
+                        try:
+                            connection.sendall(with_code)
+                        except OSError:
+                            pass
+                        connection.close()
+            else:  # the launcher went away (killed): so does its kernel, with everything it started
+                if key.fileobj.recv(1):
+                    continue
+                for kill in (os.killpg, os.kill):  # the group, or the child if it has not made one yet
+                    try:
+                        kill(key.data, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+
+
+if __name__ == "__main__":
+    sys.exit(serve(*map(Path, sys.argv[1:4])))

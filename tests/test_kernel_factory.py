@@ -1,0 +1,154 @@
+"""Warm kernels (course.kernel_factory): as isolated as a fresh sandbox, and they fall back to one.
+
+A factory serves the submission folders under ``autograded/``; each test starts kernels the way
+nbgrader does (jupyter_client, the course's kernelspec) in one student's folder and checks what
+the student's code can reach.
+"""
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import KernelManager
+
+from course import kernel_factory, sandbox
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """``autograded/`` with two students' folders, a factory serving it, and its environment set."""
+    workdirs = tmp_path / "autograded"
+    for student in ("ada", "bob"):
+        (workdirs / student / "a1").mkdir(parents=True)
+    (workdirs / "bob" / "a1" / "answers.txt").write_text("bob's work")
+    factory = kernel_factory.start(workdirs, tmp_path / "scratch")
+    for name, value in factory.environment().items():
+        monkeypatch.setenv(name, value)
+    sandbox.install()
+    yield workdirs, factory
+    factory.stop()
+
+
+class Kernel:
+    """A kernel started as nbgrader starts one (``SandboxedExecute``: connection file from the factory)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.km = KernelManager(kernel_name=sandbox.KERNEL_NAME)
+        self.km.connection_file = str(kernel_factory.connection_file() or "")
+        self.km.start_kernel(cwd=str(folder))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, code: str) -> str:
+        """stdout of ``code``, or 'ERROR <name>' if it raised."""
+        out: list[str] = []
+
+        def collect(message: dict) -> None:
+            content = message["content"]
+            if message["msg_type"] == "stream":
+                out.append(content["text"])
+            elif message["msg_type"] == "error":
+                out.append(f"ERROR {content['ename']}")
+
+        self.kc.execute_interactive(code, timeout=60, output_hook=collect)
+        return "".join(out).strip()
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def test_a_forked_kernel_is_warm_and_sees_only_its_own_folder(course):
+    workdirs, factory = course
+    kernel = Kernel(workdirs / "ada" / "a1")
+    try:
+        assert kernel.run("import os, sys; print(os.getcwd())") == str(workdirs / "ada" / "a1")
+        assert kernel.run("print('sympy' in sys.modules, 'sklearn' in sys.modules)") == "True True", "not warm"
+        assert kernel.run("open('mine.txt', 'w').write('x'); print(sorted(os.listdir('.')))") == "['mine.txt']"
+        # The other student's folder, the factory's socket, and capabilities to undo any of it: gone.
+        assert kernel.run(f"print(sorted(os.listdir({str(workdirs)!r})))") == "['ada']"
+        assert kernel.run(f"open({str(workdirs / 'bob' / 'a1' / 'answers.txt')!r}).read()") == "ERROR FileNotFoundError"
+        assert kernel.run(f"os.listdir({str(factory.socket.parent)!r})") == "ERROR FileNotFoundError"
+        # Beside its folder: a read-only cover, or (a course under /tmp) the kernel's private /tmp.
+        kernel.run(f"open({str(workdirs / 'planted.txt')!r}, 'w')")
+        assert kernel.run("print(open('/proc/self/status').read().split('CapBnd:')[1].split()[0])") == "0" * 16
+        assert kernel.run(f"import ctypes; print(ctypes.CDLL(None).umount2({str(workdirs).encode()!r}, 2))") == "-1"
+        assert kernel.run("print(sorted(os.listdir('/tmp')))") == "[]" or str(workdirs).startswith("/tmp/")
+        assert kernel.run("os.listdir(f'/proc/{os.getppid()}/root')") == "ERROR PermissionError"
+    finally:
+        kernel.close()
+    assert (workdirs / "ada" / "a1" / "mine.txt").read_text() == "x"
+    assert not (workdirs / "planted.txt").exists()
+
+
+def test_each_kernel_is_a_fresh_process_with_its_own_random_state(course):
+    workdirs, _ = course
+    seen = []
+    for student in ("ada", "bob"):
+        kernel = Kernel(workdirs / student / "a1")
+        try:
+            assert kernel.run("print(globals().get('leftover'))") == "None"
+            kernel.run("leftover = 1")
+            seen.append(kernel.run("import numpy as np; print(np.random.rand())"))
+        finally:
+            kernel.close()
+    assert seen[0] != seen[1], "numpy's global random state was not reseeded after the fork"
+
+
+def test_a_folder_outside_the_factorys_is_refused_and_started_cold(course, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    connection = kernel_factory.connection_file()
+    connection.write_text("{}")
+    assert kernel_factory.attach(os.environ[kernel_factory.SOCKET_ENV], connection) is None
+    kernel = Kernel(elsewhere)  # the launcher falls back to a fresh bwrap sandbox
+    try:
+        assert kernel.run("import sys; print('sympy' in sys.modules)") == "False"
+        assert kernel.run("import os; print(os.getcwd())") == str(elsewhere)
+    finally:
+        kernel.close()
+
+
+def test_a_kernel_that_kills_its_factory_only_makes_the_next_one_cold(course):
+    workdirs, factory = course
+    kernel = Kernel(workdirs / "ada" / "a1")
+    try:
+        kernel.run("import os, signal; os.kill(os.getppid(), signal.SIGKILL)")
+    finally:
+        kernel.close()
+    factory.process.wait(timeout=10)
+    kernel = Kernel(workdirs / "bob" / "a1")
+    try:
+        answer = kernel.run("import os, sys; print(os.getcwd(), 'sympy' in sys.modules)")
+        assert answer == f"{workdirs / 'bob' / 'a1'} False", "not started cold in its own folder"
+    finally:
+        kernel.close()
+
+
+def test_killing_the_launcher_kills_the_kernel(course):
+    workdirs, _ = course
+    kernel = Kernel(workdirs / "ada" / "a1")
+    try:
+        assert kernel.run("print(1 + 1)") == "2"
+        os.kill(kernel.km.provisioner.process.pid, signal.SIGKILL)
+        kernel.km.provisioner.process.wait()
+        with pytest.raises(TimeoutError):
+            kernel.kc.execute_interactive("print(2)", timeout=5)  # nobody answers on the kernel's ports any more
+    finally:
+        kernel.close()
+
+
+def test_a_factory_that_cannot_isolate_kernels_refuses_to_start(tmp_path, monkeypatch):
+    """Where nested namespaces are not allowed the factory says why, and workers grade cold."""
+    real = sandbox.bwrap_command
+
+    def no_nested_namespaces(*args, **kwargs) -> list[str]:
+        bwrap, *rest = real(*args, **kwargs)
+        return [bwrap, "--disable-userns", *rest]
+
+    monkeypatch.setattr(kernel_factory.sandbox, "bwrap_command", no_nested_namespaces)
+    with pytest.raises(kernel_factory.FactoryUnavailable, match="cannot isolate"):
+        kernel_factory.start(tmp_path / "autograded", tmp_path / "scratch")

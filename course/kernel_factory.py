@@ -351,7 +351,12 @@ def serve(address: Path, workdirs: Path, runtime: Path) -> int:
         for key, _ in selector.select():
             if key.data == "accept":
                 connection, _ = listener.accept()
-                message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
+                message, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
+                while not message.endswith(b"\n"):  # a long environment may come in several pieces
+                    piece = connection.recv(1 << 16)
+                    if not piece:
+                        break
+                    message += piece
                 request = json.loads(message)
                 problem = refusal(request, workdirs, runtime) if len(fds) == 3 else "expected stdin, stdout, stderr"
                 if problem:

@@ -237,6 +237,10 @@ def isolate(workdirs: Path, workdir: Path, runtime: Path, connection_file: Path,
             bind_into(keep, fresh / keep.relative_to(tmp))
         else:
             keep_only(folder, keep, fresh / ".stage")
+    for path in map(Path, sandbox.READ_ONLY):  # e.g. a course cloned under /tmp, with its .venv
+        if path.is_relative_to(tmp) and path != tmp:
+            bind_into(path, fresh / path.relative_to(tmp))
+            _mount(None, fresh / path.relative_to(tmp), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     if not sockets.is_relative_to(tmp):
         _mount("tmpfs", sockets, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV)
     _mount(fresh, tmp, None, MS_MOVE)
@@ -310,7 +314,8 @@ def probe(sockets: Path) -> str | None:
         try:
             work, runtime = folder / "work", folder / "runtime"
             isolate(work, work / "student", runtime, runtime / "kernel.json", sockets)
-            os.write(writer, b"ok")
+            missing = [path for path in sandbox.READ_ONLY if not Path(path).is_dir()]
+            os.write(writer, f"FileNotFoundError: {missing} hidden".encode() if missing else b"ok")
         except BaseException as error:  # noqa: BLE001
             os.write(writer, f"{type(error).__name__}: {error}".encode())
         os._exit(0)

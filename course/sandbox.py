@@ -79,9 +79,13 @@ def _system_binds() -> list[str]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    for path in ("/usr", "/etc", sys.base_prefix, sys.prefix, str(COURSE_PACKAGE)):
+    for path in READ_ONLY:
         args += ["--ro-bind", path, path]
     return args
+
+
+# Bound read-only into every sandbox: the OS, Python, the virtual environment, the course package.
+READ_ONLY = ("/usr", "/etc", sys.base_prefix, sys.prefix, str(COURSE_PACKAGE))
 
 
 # What every sandboxed kernel's environment says, whatever the grader's: IPython and matplotlib

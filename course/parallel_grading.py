@@ -282,21 +282,20 @@ class WarmKernels:
     """
 
     def __init__(self, workdirs: Path, scratch: Path, warm: bool) -> None:
-        self.workdirs, self.scratch = workdirs, scratch
+        self.workdirs, self.scratch, self.warm = workdirs, scratch, warm
         self.factory: kernel_factory.Factory | None = None
         self.state = "cold (--cold-kernels)"
-        if warm:
-            self.ensure()
+        self.ensure()
 
     def ensure(self) -> None:
-        """Start the factory if it is not running; fall back to cold kernels if it cannot start."""
-        if self.factory is not None and self.factory.process.poll() is None:
+        """Start the factory if it is not running; fall back to cold kernels for good if it cannot start."""
+        if not self.warm or (self.factory is not None and self.factory.process.poll() is None):
             return
         os.environ.pop(kernel_factory.SOCKET_ENV, None)
         try:
             self.factory = kernel_factory.start(self.workdirs, self.scratch / f"kernels-{os.getpid()}")
         except (kernel_factory.FactoryUnavailable, SandboxUnavailable) as error:
-            self.factory, self.state = None, f"cold ({error})"
+            self.factory, self.state, self.warm = None, f"cold ({error})", False  # no retry on every task
             return
         os.environ.update(self.factory.environment())
         self.state = "warm"
@@ -329,8 +328,7 @@ def worker_main(root: Path, snapshot: Path, scratch: Path, parent: int, warm: bo
             kernels.stop()
             return 0
         try:
-            if warm:
-                kernels.ensure()
+            kernels.ensure()
             outcome = grade_task(app, db_url, task)
         except Exception as error:  # noqa: BLE001 -- report it as this submission's failure, keep serving
             outcome = Outcome(task, ok=False, seconds=0.0, notebooks=0, recorded=None,

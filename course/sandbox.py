@@ -153,10 +153,10 @@ def launch_kernel(connection_file: str) -> None:
     process stands for a kernel the factory forks, and exits with it; otherwise it execs bwrap.
     """
     connection = Path(connection_file).resolve()
-    factory = os.environ.get("BACKPROP_KERNEL_FACTORY")
-    if factory:
-        from course.kernel_factory import attach
+    from course.kernel_factory import SOCKET_ENV, attach  # here: kernel_factory imports this module
 
+    factory = os.environ.get(SOCKET_ENV)
+    if factory:
         code = attach(factory, connection)
         if code is not None:
             sys.exit(code)

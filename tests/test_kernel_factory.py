@@ -59,11 +59,16 @@ class Kernel:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
 
+    def __enter__(self) -> "Kernel":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def test_a_forked_kernel_is_warm_and_sees_only_its_own_folder(course):
     workdirs, factory = course
-    kernel = Kernel(workdirs / "ada" / "a1")
-    try:
+    with Kernel(workdirs / "ada" / "a1") as kernel:
         assert kernel.run("import os, sys; print(os.getcwd())") == str(workdirs / "ada" / "a1")
         assert kernel.run("print('sympy' in sys.modules, 'sklearn' in sys.modules)") == "True True", "not warm"
         assert kernel.run("open('mine.txt', 'w').write('x'); print(sorted(os.listdir('.')))") == "['mine.txt']"
@@ -77,8 +82,6 @@ def test_a_forked_kernel_is_warm_and_sees_only_its_own_folder(course):
         assert kernel.run(f"import ctypes; print(ctypes.CDLL(None).umount2({str(workdirs).encode()!r}, 2))") == "-1"
         assert kernel.run("print(sorted(os.listdir('/tmp')))") == "[]" or str(workdirs).startswith("/tmp/")
         assert kernel.run("os.listdir(f'/proc/{os.getppid()}/root')") == "ERROR PermissionError"
-    finally:
-        kernel.close()
     assert (workdirs / "ada" / "a1" / "mine.txt").read_text() == "x"
     assert not (workdirs / "planted.txt").exists()
 
@@ -87,13 +90,10 @@ def test_each_kernel_is_a_fresh_process_with_its_own_random_state(course):
     workdirs, _ = course
     seen = []
     for student in ("ada", "bob"):
-        kernel = Kernel(workdirs / student / "a1")
-        try:
+        with Kernel(workdirs / student / "a1") as kernel:
             assert kernel.run("print(globals().get('leftover'))") == "None"
             kernel.run("leftover = 1")
             seen.append(kernel.run("import numpy as np; print(np.random.rand())"))
-        finally:
-            kernel.close()
     assert seen[0] != seen[1], "numpy's global random state was not reseeded after the fork"
 
 
@@ -104,41 +104,29 @@ def test_a_folder_outside_the_factorys_is_refused_and_started_cold(course, tmp_p
     connection = kernel_factory.connection_file()
     connection.write_text("{}")
     assert kernel_factory.attach(os.environ[kernel_factory.SOCKET_ENV], connection) is None
-    kernel = Kernel(elsewhere)  # the launcher falls back to a fresh bwrap sandbox
-    try:
+    with Kernel(elsewhere) as kernel:  # the launcher falls back to a fresh bwrap sandbox
         assert kernel.run("import sys; print('sympy' in sys.modules)") == "False"
         assert kernel.run("import os; print(os.getcwd())") == str(elsewhere)
-    finally:
-        kernel.close()
 
 
 def test_a_kernel_that_kills_its_factory_only_makes_the_next_one_cold(course):
     workdirs, factory = course
-    kernel = Kernel(workdirs / "ada" / "a1")
-    try:
+    with Kernel(workdirs / "ada" / "a1") as kernel:
         kernel.run("import os, signal; os.kill(os.getppid(), signal.SIGKILL)")
-    finally:
-        kernel.close()
     factory.process.wait(timeout=10)
-    kernel = Kernel(workdirs / "bob" / "a1")
-    try:
+    with Kernel(workdirs / "bob" / "a1") as kernel:
         answer = kernel.run("import os, sys; print(os.getcwd(), 'sympy' in sys.modules)")
         assert answer == f"{workdirs / 'bob' / 'a1'} False", "not started cold in its own folder"
-    finally:
-        kernel.close()
 
 
 def test_killing_the_launcher_kills_the_kernel(course):
     workdirs, _ = course
-    kernel = Kernel(workdirs / "ada" / "a1")
-    try:
+    with Kernel(workdirs / "ada" / "a1") as kernel:
         assert kernel.run("print(1 + 1)") == "2"
         os.kill(kernel.km.provisioner.process.pid, signal.SIGKILL)
         kernel.km.provisioner.process.wait()
         with pytest.raises(TimeoutError):
             kernel.kc.execute_interactive("print(2)", timeout=5)  # nobody answers on the kernel's ports any more
-    finally:
-        kernel.close()
 
 
 def test_a_factory_that_cannot_isolate_kernels_refuses_to_start(tmp_path, monkeypatch):

@@ -13,16 +13,17 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 .PHONY: release test lint lab formgrader clean sandbox-tools
 
 release: $(READY) sandbox-tools
-	$(BIN)/python -m course.pipeline
+	$(BIN)/python -m course.grading.pipeline
 
-test: $(READY) sandbox-tools
-	$(BIN)/ruff check .
+test: lint sandbox-tools
 	$(BIN)/python -m pytest --nbval-lax source tests
 
+# ruff lints everything, notebooks included, and keeps the Python files in its format (`ruff format .` fixes it).
 lint: $(READY)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
-# Autograding runs students' code under bubblewrap (course/sandbox.py); install it when missing.
+# Autograding runs students' code under bubblewrap (course/grading/sandbox.py); install it when missing.
 sandbox-tools:
 	@command -v bwrap >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -4,11 +4,17 @@ Every path is anchored at this file's folder, so a copy of the course (a test's 
 folder, an instructor's checkout) grades into its own gradebook and never touches another's.
 """
 
+import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
 COURSE_ROOT = Path(__file__).resolve().parent
+# nbgrader imports the course's preprocessors (below) by name, in whatever Python runs it. From
+# another environment than the course's .venv they then still import, and the sandbox's first
+# check says, instead of a dead kernel, that grading kernels need the course's environment.
+if (COURSE_ROOT / "course").is_dir() and str(COURSE_ROOT) not in sys.path:
+    sys.path.append(str(COURSE_ROOT))
 
 c.CourseDirectory.course_id = "backprop"
 c.CourseDirectory.root = str(COURSE_ROOT)
@@ -34,12 +40,12 @@ c.Execute.timeout = 60
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE / TWOJA ODPOWIEDŹ TUTAJ"
 
-# Autograding runs students' code in the bubblewrap sandbox (course/sandbox.py), and hidden
+# Autograding runs students' code in the bubblewrap sandbox (course/grading/sandbox.py), and hidden
 # checks are judged outside the kernel against the reference solution's records
-# (course/autograding.py): these two replace nbgrader's plain Execute step.
+# (course/grading/autograding.py): these two replace nbgrader's plain Execute step.
 c.Autograde.autograde_preprocessors = [
-    "course.autograding.SandboxedExecute",
-    "course.autograding.VerifyHiddenChecks",
+    "course.grading.autograding.SandboxedExecute",
+    "course.grading.autograding.VerifyHiddenChecks",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -1,4 +1,4 @@
-"""Benchmark: plain serial ``nbgrader autograde`` against ``python -m course.parallel_grading``.
+"""Benchmark: plain serial ``nbgrader autograde`` against ``python -m course.grading.parallel``.
 
 Run from the repository root: ``.venv/bin/python benchmarks/parallel_grading.py [--students N]``.
 
@@ -7,7 +7,7 @@ students -- a third submit the reference (source notebooks), a third the blank r
 a partly solved notebook (a seeded random half of the solution cells from the source, the rest
 from the release) -- and then, for each round, grades three fresh copies of exactly the same
 submissions: with ``nbgrader autograde <assignment> --force --create`` for each assignment in
-turn; with the parallel command as shipped (kernels forked by ``course.kernel_factory``); and
+turn; with the parallel command as shipped (kernels forked by ``course.grading.kernel_factory``); and
 with the parallel command and ``--cold-kernels`` (every kernel a fresh sandbox, as under
 nbgrader), which shows the extra cores' share of the gain. All are timed as whole commands,
 start-up included. The order rotates between rounds because the machine is shared: a
@@ -30,48 +30,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a script: make the course package importable
+sys.path.insert(0, str(REPO))  # run as a script: make the course package and the tests' support importable
 
-from course import pipeline  # noqa: E402
-from course.parallel_grading import autograded_outline, default_workers, gradebook_entries  # noqa: E402
-from course.scores import gradebook_url  # noqa: E402
+from course.grading import pipeline  # noqa: E402
+from course.grading.parallel import default_workers  # noqa: E402
+from course.grading.scores import gradebook_url  # noqa: E402
+from tests.support.course import copy_course, partly_solved, submit  # noqa: E402
+from tests.support.gradebooks import autograded_outline, gradebook_entries  # noqa: E402
 
 KINDS = ("reference", "blank", "partial")
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+FOLDERS = {"reference": "source", "blank": "release"}  # what the whole kinds hand in
 
 
-def copy_course(target: Path) -> Path:
-    """A grading-ready copy of the course: sources, release and nbgrader config."""
-    for folder in ("source", "release"):
-        shutil.copytree(REPO / folder, target / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copy(REPO / "nbgrader_config.py", target / "nbgrader_config.py")
-    return target
-
-
-def student_code(source: str) -> str:
-    """A solution cell as a student would hand it in: the instructor's solution without its markers."""
-    return "\n".join(line for line in source.splitlines() if line.strip() not in MARKERS)
-
-
-def partial_notebook(source: Path, release: Path, rng: random.Random) -> nbformat.NotebookNode:
-    """The released notebook with a random half of its solution cells solved (from the source)."""
-    solutions = {
-        cell.metadata["nbgrader"]["grade_id"]: cell.source
-        for cell in nbformat.read(source, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
-    nb = nbformat.read(release, as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in solutions and cell.metadata["nbgrader"].get("solution") and rng.random() < 0.5:
-            cell.source = student_code(solutions[grade_id])
-    return nb
+def random_half(rng: random.Random) -> Callable[[list[str]], list[str]]:
+    """Solve each solution cell with probability 1/2, drawn from ``rng`` in notebook order."""
+    return lambda ids: [grade_id for grade_id in ids if rng.random() < 0.5]
 
 
 def build_class(root: Path, assignments: list[str], students: int, seed: int = 7) -> dict[str, str]:
@@ -80,18 +58,14 @@ def build_class(root: Path, assignments: list[str], students: int, seed: int = 7
     for i in range(students):
         student, kind = f"s{i:03d}", KINDS[i % len(KINDS)]
         kinds[student] = kind
-        rng = random.Random(f"{seed}-{student}")
+        choose = random_half(random.Random(f"{seed}-{student}"))
         for assignment in assignments:
-            target = root / "submitted" / student / assignment
-            target.mkdir(parents=True)
-            for source in sorted((root / "source" / assignment).glob("*.ipynb")):
-                release = root / "release" / assignment / source.name
-                if kind == "reference":
-                    shutil.copy(source, target / source.name)
-                elif kind == "blank":
-                    shutil.copy(release, target / source.name)
-                else:
-                    nbformat.write(partial_notebook(source, release, rng), target / source.name)
+            if kind in FOLDERS:
+                submit(root, student, assignment, from_folder=FOLDERS[kind])
+                continue
+            sources = sorted((root / "source" / assignment).glob("*.ipynb"))
+            release = root / "release" / assignment
+            submit(root, student, assignment, {s.name: partly_solved(s, release / s.name, choose) for s in sources})
     return kinds
 
 
@@ -106,7 +80,7 @@ def prepare(workdir: Path, assignments: list[str] | None, students: int) -> tupl
 
 
 def venv_env() -> dict[str, str]:
-    """This interpreter's scripts first on PATH, as course.pipeline runs nbgrader."""
+    """This interpreter's scripts first on PATH, as course.grading.pipeline runs nbgrader."""
     return {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
 
 
@@ -146,8 +120,18 @@ def run_serial(root: Path, assignments: list[str]) -> Timing:
 
 def run_parallel(root: Path, assignments: list[str], workers: int, cold: bool = False) -> Timing:
     """The parallel command, as the instructor types it (``cold``: with ``--cold-kernels``)."""
-    command = [sys.executable, "-m", "course.parallel_grading", *assignments,
-               "--root", str(root), "--workers", str(workers), "--no-progress", *(["--cold-kernels"] if cold else [])]
+    command = [
+        sys.executable,
+        "-m",
+        "course.grading.parallel",
+        *assignments,
+        "--root",
+        str(root),
+        "--workers",
+        str(workers),
+        "--no-progress",
+        *(["--cold-kernels"] if cold else []),
+    ]
     return timed(command, REPO)
 
 
@@ -194,8 +178,10 @@ def report(results: dict[str, list[Timing]], notebooks: int, workers: int) -> No
         wall = statistics.median(t.wall for t in timings)
         cpu = statistics.median(t.cpu for t in timings)
         label = "serial nbgrader autograde" if name == "serial" else f"{name} ({workers} workers)"
-        print(f"median {label:<32} {wall:6.1f} s = {notebooks / wall:.2f} notebooks/s, "
-              f"speed-up {s / wall:.2f}x (reaped CPU {cpu / notebooks:.2f} s per notebook)")
+        print(
+            f"median {label:<32} {wall:6.1f} s = {notebooks / wall:.2f} notebooks/s, "
+            f"speed-up {s / wall:.2f}x (reaped CPU {cpu / notebooks:.2f} s per notebook)"
+        )
     print(f"identical gradebooks and autograded notebooks in all {rounds} rounds")
 
 
@@ -220,8 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     template, assignments, kinds = prepare(workdir, args.assignments, args.students)
     notebooks = sum(len(list((template / "source" / a).glob("*.ipynb"))) for a in assignments) * args.students
     mix = ", ".join(f"{sum(k == kind for k in kinds.values())} {kind}" for kind in KINDS)
-    print(f"class: {args.students} students ({mix}) x {len(assignments)} assignments = {notebooks} notebooks;"
-          f" {args.workers} workers on {os.cpu_count()} cores", flush=True)
+    print(
+        f"class: {args.students} students ({mix}) x {len(assignments)} assignments = {notebooks} notebooks;"
+        f" {args.workers} workers on {os.cpu_count()} cores",
+        flush=True,
+    )
     names = list(RUNNERS)
     results: dict[str, list[Timing]] = {name: [] for name in names}
     for round_ in range(1, args.rounds + 1):
@@ -242,8 +231,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{name} {results[name][-1].wall:.1f} s ({notebooks / results[name][-1].wall:.2f} nb/s)" for name in names
         )
         ratios = ", ".join(f"{name} {results['serial'][-1].wall / results[name][-1].wall:.2f}x" for name in names[1:])
-        print(f"round {round_} ({' then '.join(order)}, load {'/'.join(loads)}): {figures}; speed-up {ratios}; "
-              f"gradebooks agree on {min(cells)} grade cells", flush=True)
+        print(
+            f"round {round_} ({' then '.join(order)}, load {'/'.join(loads)}): {figures}; speed-up {ratios}; "
+            f"gradebooks agree on {min(cells)} grade cells",
+            flush=True,
+        )
         for copy in copies.values():
             shutil.rmtree(copy)
     report(results, notebooks, args.workers)

@@ -6,7 +6,7 @@ Run from the repository root:
     .venv/bin/python benchmarks/training.py [--repeats 7] [--threads 1]
 
 Instructor tooling. The reference functions come from executing the source notebook's code cells
-in this process (``tests/nbrun.py``), so the benchmark always measures the code the notebook
+in this process (``tests/support/nbrun.py``), so the benchmark always measures the code the notebook
 ships, and no solution has to live in ``course/``, where students could import it.
 
 The two gradients are timed side by side in every repeat (loop, then vectorized, on the same
@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from course.datasets import load_digits_split, one_hot
-from tests.nbrun import SOURCE, run_notebook
+from tests.support.nbrun import SOURCE, run_notebook
 
 NOTEBOOK = SOURCE / "06_classifier_gradient_check" / "classifier_gradient_check.ipynb"
 SIZES = (64, 25, 10)

@@ -5,7 +5,7 @@ Anything a grade cell computes in the kernel, student code can reach: it can reb
 read the expected value from the caller's frame. So hidden tests do not assert anything in the
 kernel. They call the student's functions on inputs the student never saw and ``record`` what
 came back; the grader compares those records, outside the kernel, with the records the
-reference solution produced on the same inputs (``course.autograding``). Forging a record means
+reference solution produced on the same inputs (``course.grading.autograding``). Forging a record means
 knowing the reference's answer on an unseen input, which is solving the exercise.
 
 A record is plain JSON: ``{"name", "value", "rtol", "atol"}``. Values are numbers, booleans,
@@ -158,4 +158,3 @@ def compare(expected: list[dict], actual: list[dict]) -> list[str]:
     if len(actual) > len(expected):
         problems.append(f"{len(actual) - len(expected)} unexpected extra records")
     return problems
-

@@ -1,20 +1,34 @@
-"""Shared fixtures: one temporary copy of the course, released and graded once per test session."""
+"""Shared fixtures: the reference run of every notebook, and one temporary copy of the course,
+released and graded, each made once per test session."""
 
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from course import pipeline
-from tests.nbrun import REPO
+from course.grading import pipeline
+from tests.support.course import copy_course
+from tests.support.nbrun import Run, run_notebook
 
 
-def copy_course(target: Path) -> Path:
-    """A grading-ready copy of the course (sources, committed release, config) in ``target``."""
-    for folder in ("source", "release"):
-        shutil.copytree(REPO / folder, target / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copy(REPO / "nbgrader_config.py", target / "nbgrader_config.py")
-    return target
+@pytest.fixture(scope="session")
+def reference_runs() -> Callable[[Path], Run]:
+    """``path -> Run`` of the unchanged source notebook, run on first use and then kept.
+
+    Every test of a reference (its figures, its printed output, its hidden-check records for the
+    pasted-answers attack) reads the same run, so no notebook is executed again to recover what
+    an earlier run already gave. Tests must treat the run and its namespace as read-only. Runs
+    with a replaced cell (a student's slip) are different runs and go through ``run_notebook``.
+    """
+    runs: dict[Path, Run] = {}
+
+    def reference_run(path: Path) -> Run:
+        key = path.resolve()
+        if key not in runs:
+            runs[key] = run_notebook(key)
+        return runs[key]
+
+    return reference_run
 
 
 @pytest.fixture(scope="session")

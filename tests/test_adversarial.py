@@ -10,13 +10,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
 
-from course import pipeline
-from course.scores import read_scores
-from tests.nbrun import REPO
+from course.grading import pipeline
+from course.grading.parallel import grade
+from course.grading.scores import read_scores
+from tests.support.course import copy_course, submit
+from tests.support.nbrun import REPO
 
 ASSIGNMENT = "02_backprop_network"
 NAME = "backprop_network.ipynb"
@@ -71,68 +74,62 @@ def build_submissions(root):
     """student -> (what the folder holds). Returns the expected score of each student."""
     expected = {}
 
-    def submit(student, nb=None, name=NAME, text=None, score=None):
-        folder = root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True, exist_ok=True)
-        if text is not None:
-            (folder / name).write_text(text)
-        elif nb is not None:
-            nbformat.write(nb, folder / name)
+    def hand_in(student, notebook=None, name=NAME, score=None):
+        """``notebook`` (a notebook, or raw text) handed in as ``name``; without one, an empty folder."""
+        submit(root, student, ASSIGNMENT, {} if notebook is None else {name: notebook})
         expected[student] = score
 
-    submit(
+    hand_in(
         "loops_forever",
         with_solution(reference(), "backprop_mse_loss", "while True:\n    pass"),
         score=FULL - POINTS["test_backprop_mse_loss"],
     )
-    submit(
+    hand_in(
         "kills_kernel",
         with_solution(reference(), "backprop_hidden_delta", "import os\nos._exit(1)"),
         score=sum(POINTS[g] for g in ("test_backprop_forward", "test_backprop_mse_loss", "test_backprop_output_delta")),
     )
-    submit(
+    hand_in(
         "hogs_memory",
         with_solution(reference(), "backprop_mse_loss", "import numpy as np\nhog = np.ones(3 * 2**27)\nhog[:] = 1"),
         score=FULL - POINTS["test_backprop_mse_loss"],
     )
-    submit("not_json", text='{"cells": [', score=0)
+    hand_in("not_json", '{"cells": [', score=0)
     nb = reference()
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_backprop_forward"]
-    submit("deleted_test", nb, score=FULL)
+    hand_in("deleted_test", nb, score=FULL)
     nb = reference()
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     i, j = ids.index("backprop_forward"), ids.index("test_backprop_forward")
     nb.cells[i], nb.cells[j] = nb.cells[j], nb.cells[i]
-    submit("reordered", nb, score=FULL - POINTS["test_backprop_forward"])
+    hand_in("reordered", nb, score=FULL - POINTS["test_backprop_forward"])
     nb = reference()
     cells_by_id(nb)["test_backprop_gradients"].source = "pass  # the test is gone"
-    submit(
+    hand_in(
         "edited_test",
         with_solution(nb, "backprop_gradients", "def gradients(x, y_true, layers):\n    return []"),
         score=FULL - POINTS["test_backprop_gradients"],
     )
-    submit("silences_tests", with_solution(released(), "backprop_forward", SILENCE_TESTS), score=0)
-    submit("reads_source", with_solution(released(), "backprop_forward", READ_SOURCE), score=0)
+    hand_in("silences_tests", with_solution(released(), "backprop_forward", SILENCE_TESTS), score=0)
+    hand_in("reads_source", with_solution(released(), "backprop_forward", READ_SOURCE), score=0)
     gradebook = str(root / "gradebook.db")
-    submit(
+    hand_in(
         "writes_gradebook",
         with_solution(released(), "backprop_forward", WRITE_GRADEBOOK.format(path=gradebook)),
         score=0,
     )
-    submit("wrong_name", reference(), name="Backprop_network (1).ipynb", score=0)
-    submit("extra_notebook", reference(), score=FULL)
-    submit("extra_notebook", reference(), name="scratch.ipynb", score=FULL)
-    submit("empty_folder", score=0)
+    hand_in("wrong_name", reference(), name="Backprop_network (1).ipynb", score=0)
+    hand_in("extra_notebook", reference(), score=FULL)
+    hand_in("extra_notebook", reference(), name="scratch.ipynb", score=FULL)
+    hand_in("empty_folder", score=None)  # None: never graded, no gradebook entry
     return expected
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("adversarial")
-    for folder in ("source", "release"):
-        shutil.copytree(REPO / folder / ASSIGNMENT, root / folder / ASSIGNMENT)
-    config = (REPO / "nbgrader_config.py").read_text() + f"\nc.Execute.timeout = {TIMEOUT}\n"
-    (root / "nbgrader_config.py").write_text(config)
+    root = copy_course(tmp_path_factory.mktemp("adversarial"), [ASSIGNMENT])
+    with (root / "nbgrader_config.py").open("a") as config:
+        config.write(f"\nc.Execute.timeout = {TIMEOUT}\n")
     expected = build_submissions(root)
     report = pipeline.run(root, [ASSIGNMENT])
     scores = {s.student: s.score for s in read_scores(root, [ASSIGNMENT])}
@@ -170,7 +167,10 @@ CASES = [
 @pytest.mark.parametrize("student", CASES)
 def test_each_bad_submission_gets_the_right_score(graded, student):
     _, expected, scores, report = graded
-    assert scores.get(student, 0) == expected[student], report
+    if expected[student] is None:
+        assert student not in scores, "a folder without a notebook is not graded, as under nbgrader"
+    else:
+        assert scores[student] == expected[student], report
 
 
 def test_the_honest_examples_are_graded_alongside(graded):
@@ -216,20 +216,22 @@ def test_the_gradebook_was_not_touched_from_inside(graded):
         assert db.execute("SELECT count(*) FROM grade WHERE auto_score = 99").fetchone() == (0,)
 
 
-def test_interrupted_grading_can_be_rerun_without_losing_or_doubling(graded, tmp_path):
-    root, expected, scores, _ = graded
+def test_interrupted_grading_can_be_rerun_without_losing_or_doubling(graded):
+    root, _, scores, _ = graded
     shutil.rmtree(root / "autograded")
     process = subprocess.Popen(
-        [sys.executable, "-m", "course.parallel_grading", ASSIGNMENT, "--root", str(root)],
+        [sys.executable, "-m", "course.grading.parallel", ASSIGNMENT, "--root", str(root)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        process.wait(timeout=6)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    pipeline.run(root, [ASSIGNMENT])
+    deadline = time.monotonic() + 120
+    while not list(root.glob("autograded/*/*/*.ipynb")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert process.poll() is None, "grading ended before it could be killed: nothing was interrupted"
+    process.kill()
+    process.wait()
+    assert len(list(root.glob("autograded/*/*/*.ipynb"))) < len(scores), "the kill came after the last submission"
+    grade(root, [ASSIGNMENT], progress=False)  # the rerun
     again = read_scores(root, [ASSIGNMENT])
     assert {s.student: s.score for s in again} == scores
     keys = [(s.student, s.notebook) for s in again]

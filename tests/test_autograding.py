@@ -1,12 +1,14 @@
 """The autograding preprocessors: a dying kernel and forged or wrong hidden results."""
 
+import shutil
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-from course.autograding import SandboxedExecute, VerifyHiddenChecks
-from course.expectations import ReferenceFailure, load
+from course.grading.autograding import SandboxedExecute, VerifyHiddenChecks
+from course.grading.expectations import HELPERS, ReferenceFailure, fingerprint, load
 
 
 def grade_cell(source: str, grade_id: str) -> nbformat.NotebookNode:
@@ -82,8 +84,10 @@ def test_a_kernel_that_dies_zeroes_the_rest_and_says_why(course):
 
 def test_reference_records_are_cached_and_refreshed(course):
     first = load(course, "a", "nb")
-    assert first == {"test_double": [{"name": "double 21", "value": 42.0, "rtol": 1e-7, "atol": 1e-12}],
-                     "test_double_again": [{"name": "double 5", "value": 10.0, "rtol": 1e-7, "atol": 1e-12}]}
+    assert first == {
+        "test_double": [{"name": "double 21", "value": 42.0, "rtol": 1e-7, "atol": 1e-12}],
+        "test_double_again": [{"name": "double 5", "value": 10.0, "rtol": 1e-7, "atol": 1e-12}],
+    }
     nbformat.write(notebook("def double(x):\n    return x + x + 0.5 * (x == 21)"), course / "source" / "a" / "nb.ipynb")
     assert load(course, "a", "nb")["test_double"][0]["value"] == 42.5
 
@@ -92,3 +96,18 @@ def test_a_broken_reference_stops_grading(course):
     nbformat.write(notebook("def double(x):\n    return 3 * x"), course / "source" / "a" / "nb.ipynb")
     with pytest.raises(ReferenceFailure, match="the reference fails its grade cell test_double"):
         load(course, "a", "nb")
+
+
+def test_the_reference_records_depend_on_the_helpers_not_on_the_grading_code(course, tmp_path):
+    """Editing the parallel grader must not make every notebook's reference run again; editing a
+    helper whose generators make the hidden inputs must."""
+    package = tmp_path / "copy" / "course"
+    shutil.copytree(HELPERS, package, ignore=shutil.ignore_patterns("__pycache__"))
+    source = course / "source" / "a" / "nb.ipynb"
+    before = fingerprint(source, package)
+    with (package / "grading" / "pool.py").open("a") as grading_module:
+        grading_module.write("\n# a comment\n")
+    assert fingerprint(source, package) == before
+    with (package / "networks.py").open("a") as helper:
+        helper.write("\n# a comment\n")
+    assert fingerprint(source, package) != before

@@ -20,10 +20,10 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
-from tests import browser_support
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason, make_recipe, start_jupyter
-from tests.conftest import copy_course
-from tests.nbrun import REPO, nbgrader_meta
+from tests.support import browser as browser_support
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason, make_recipe, start_jupyter
+from tests.support.course import copy_course
+from tests.support.nbrun import REPO, nbgrader_meta
 
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 NOTEBOOK = "02_backprop_network/backprop_network.ipynb"
@@ -89,8 +89,9 @@ def course(tmp_path_factory) -> Path:
 
 
 def _server(target: str, course: Path, tmp_path_factory, artifacts: Path):
-    server = start_jupyter(make_recipe(target), course, tmp_path_factory.mktemp(f"jupyter-{target}"),
-                           artifacts / f"make-{target}.log")
+    server = start_jupyter(
+        make_recipe(target), course, tmp_path_factory.mktemp(f"jupyter-{target}"), artifacts / f"make-{target}.log"
+    )
     yield server
     server.stop()
 
@@ -230,8 +231,11 @@ def test_student_solves_one_exercise_runs_and_validates(page, lab_server, course
     release = nbformat.read(course / "release" / NOTEBOOK, as_version=4)
     source = nbformat.read(course / "source" / NOTEBOOK, as_version=4)
     grades = grade_cells(release)
-    tests = {gid: i for gid, i in grades.items()  # the autograded test cells
-             if nbgrader_meta(release.cells[i]).get("grade") and not nbgrader_meta(release.cells[i]).get("solution")}
+    tests = {
+        gid: i
+        for gid, i in grades.items()  # the autograded test cells
+        if nbgrader_meta(release.cells[i]).get("grade") and not nbgrader_meta(release.cells[i]).get("solution")
+    }
     exercise_test = f"test_{EXERCISE}"
     assert exercise_test in tests, f"no visible test cell {exercise_test} in the release"
 

@@ -7,7 +7,7 @@ score by them. This manifest changes only on purpose, in the same commit as the 
 import nbformat
 import pytest
 
-from tests.nbrun import nbgrader_meta, source_notebooks
+from tests.support.nbrun import nbgrader_meta, source_notebooks
 
 GRADE_CELLS = {
     "01_chain_rule": {

@@ -1,4 +1,4 @@
-"""Warm kernels (course.kernel_factory): as isolated as a fresh sandbox, and they fall back to one.
+"""Warm kernels (course.grading.kernel_factory): as isolated as a fresh sandbox, and they fall back to one.
 
 A factory serves the submission folders under ``autograded/``; each test starts kernels the way
 nbgrader does (jupyter_client, the course's kernelspec) in one student's folder and checks what
@@ -6,28 +6,48 @@ the student's code can reach.
 """
 
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
 
-from course import kernel_factory, sandbox
+from course.grading import kernel_factory, launcher, sandbox
+
+OUTSIDE_TMP = "/var/tmp"  # on the root filesystem, like a checkout in a home folder
+
+
+def course_folder(where: str, tmp_path: Path) -> Path:
+    """Where the test course lives: under /tmp (pytest's tmp_path, a course cloned under /tmp) or
+    outside it, as in a normal checkout, where kernels are narrowed by covering folders instead."""
+    if where == "under /tmp":
+        return tmp_path
+    folder = Path(tempfile.mkdtemp(prefix="backprop-factory-test-", dir=OUTSIDE_TMP))
+    assert not folder.resolve().is_relative_to("/tmp")
+    return folder
+
+
+LOCATIONS = pytest.mark.parametrize("course", ["under /tmp", "outside /tmp"], indirect=True)
 
 
 @pytest.fixture
-def course(tmp_path, monkeypatch):
+def course(request, tmp_path, monkeypatch):
     """``autograded/`` with two students' folders, a factory serving it, and its environment set."""
-    workdirs = tmp_path / "autograded"
+    root = course_folder(getattr(request, "param", "under /tmp"), tmp_path)
+    workdirs = root / "autograded"
     for student in ("ada", "bob"):
         (workdirs / student / "a1").mkdir(parents=True)
     (workdirs / "bob" / "a1" / "answers.txt").write_text("bob's work")
-    factory = kernel_factory.start(workdirs, tmp_path / "scratch")
+    factory = kernel_factory.start(workdirs, root / "scratch")
     for name, value in factory.environment().items():
         monkeypatch.setenv(name, value)
     sandbox.install()
     yield workdirs, factory
     factory.stop()
+    if root != tmp_path:
+        shutil.rmtree(root)
 
 
 class Kernel:
@@ -35,7 +55,7 @@ class Kernel:
 
     def __init__(self, folder: Path) -> None:
         self.km = KernelManager(kernel_name=sandbox.KERNEL_NAME)
-        self.km.connection_file = str(kernel_factory.connection_file() or "")
+        self.km.connection_file = str(launcher.connection_file() or "")
         self.km.start_kernel(cwd=str(folder))
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -66,6 +86,7 @@ class Kernel:
         self.close()
 
 
+@LOCATIONS
 def test_a_forked_kernel_is_warm_and_sees_only_its_own_folder(course):
     workdirs, factory = course
     with Kernel(workdirs / "ada" / "a1") as kernel:
@@ -75,17 +96,24 @@ def test_a_forked_kernel_is_warm_and_sees_only_its_own_folder(course):
         # The other student's folder, the factory's socket, and capabilities to undo any of it: gone.
         assert kernel.run(f"print(sorted(os.listdir({str(workdirs)!r})))") == "['ada']"
         assert kernel.run(f"open({str(workdirs / 'bob' / 'a1' / 'answers.txt')!r}).read()") == "ERROR FileNotFoundError"
-        assert kernel.run(f"os.listdir({str(factory.socket.parent)!r})") == "ERROR FileNotFoundError"
-        # Beside its folder: a read-only cover, or (a course under /tmp) the kernel's private /tmp.
-        kernel.run(f"open({str(workdirs / 'planted.txt')!r}, 'w')")
+        under_tmp = workdirs.is_relative_to("/tmp")
+        # The factory's socket: absent from the kernel's fresh /tmp, or covered by an empty folder.
+        sockets = kernel.run(f"print(os.listdir({str(factory.socket.parent)!r}))")
+        assert sockets == ("ERROR FileNotFoundError" if under_tmp else "[]")
+        # Beside its folder: the kernel's own throw-away /tmp (a course under /tmp), else a read-only cover.
+        planted = kernel.run(f"open({str(workdirs / 'planted.txt')!r}, 'w')")
+        assert planted == ("" if under_tmp else "ERROR OSError")
         assert kernel.run("print(open('/proc/self/status').read().split('CapBnd:')[1].split()[0])") == "0" * 16
         assert kernel.run(f"import ctypes; print(ctypes.CDLL(None).umount2({str(workdirs).encode()!r}, 2))") == "-1"
-        assert kernel.run("print(sorted(os.listdir('/tmp')))") == "[]" or str(workdirs).startswith("/tmp/")
+        top = [workdirs.relative_to("/tmp").parts[0]] if under_tmp else []
+        own = sorted(Path(v).name for v in sandbox.ENVIRONMENT.values() if v.startswith("/tmp/"))  # ipython...
+        assert kernel.run(f"print(sorted(set(os.listdir('/tmp')) - set({own!r})))") == str(top), "not a fresh /tmp"
         assert kernel.run("os.listdir(f'/proc/{os.getppid()}/root')") == "ERROR PermissionError"
     assert (workdirs / "ada" / "a1" / "mine.txt").read_text() == "x"
     assert not (workdirs / "planted.txt").exists()
 
 
+@LOCATIONS
 def test_each_kernel_is_a_fresh_process_with_its_own_random_state(course):
     workdirs, _ = course
     seen = []
@@ -101,9 +129,9 @@ def test_a_folder_outside_the_factorys_is_refused_and_started_cold(course, tmp_p
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    connection = kernel_factory.connection_file()
+    connection = launcher.connection_file()
     connection.write_text("{}")
-    assert kernel_factory.attach(os.environ[kernel_factory.SOCKET_ENV], connection) is None
+    assert launcher.attach(os.environ[launcher.SOCKET_ENV], connection) is None
     with Kernel(elsewhere) as kernel:  # the launcher falls back to a fresh bwrap sandbox
         assert kernel.run("import sys; print('sympy' in sys.modules)") == "False"
         assert kernel.run("import os; print(os.getcwd())") == str(elsewhere)

@@ -3,14 +3,13 @@
 That pasted numbers earn nothing and that the Polish and English cells pair up is checked for
 every notebook by tests/test_pasted_answers.py and tests/test_notebook_hygiene.py."""
 
-
 import nbformat
 import numpy as np
 import pytest
 import sympy as sym
 
 from course.gradcheck import numerical_gradient, rel_error
-from tests.nbrun import SOURCE, run_notebook
+from tests.support.nbrun import SOURCE
 
 NOTEBOOK = SOURCE / "01_chain_rule" / "chain_rule.ipynb"
 
@@ -21,8 +20,8 @@ def notebook():
 
 
 @pytest.fixture(scope="module")
-def reference():
-    return run_notebook(NOTEBOOK)
+def reference(reference_runs):
+    return reference_runs(NOTEBOOK)
 
 
 # --- (b) every reference derivative agrees with central differences --------------------------------

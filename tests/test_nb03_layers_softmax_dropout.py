@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from course.gradcheck import numerical_gradient, rel_error
-from tests.nbrun import SOURCE, run_notebook
+from tests.support.nbrun import SOURCE
 
 NOTEBOOK = SOURCE / "03_layers_softmax_dropout" / "layers_softmax_dropout.ipynb"
 
 
 @pytest.fixture(scope="module")
-def reference():
-    return run_notebook(NOTEBOOK)
+def reference(reference_runs):
+    return reference_runs(NOTEBOOK)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import pytest
 
 from course.gradcheck import numerical_gradient, rel_error
 from course.networks import example_batch, example_network, random_data, random_network
-from tests.independent import sigmoid, sigmoid_network_output
-from tests.nbrun import SOURCE, run_notebook
+from tests.support.independent import sigmoid, sigmoid_network_output
+from tests.support.nbrun import SOURCE, run_notebook
 
 NOTEBOOK = SOURCE / "05_training_loop" / "training_loop.ipynb"
 TOL = 1e-7
@@ -21,8 +21,8 @@ NETWORKS = [([2, 7, 1], 11, 9), ([3, 4, 4, 2], 12, 5), ([2, 3], 13, 1), ([4, 5, 
 
 
 @pytest.fixture(scope="module")
-def reference():
-    run = run_notebook(NOTEBOOK)
+def reference(reference_runs):
+    run = reference_runs(NOTEBOOK)
     assert not run.failures(), f"the reference solution fails: {run.failures()}"
     return run.namespace
 
@@ -123,8 +123,8 @@ def forward(X, layers):
 """
 
 
-def test_the_gradient_check_passes_on_the_reference():
-    run = run_notebook(NOTEBOOK)
+def test_the_gradient_check_passes_on_the_reference(reference_runs):
+    run = reference_runs(NOTEBOOK)
     assert run.passed("test_training_gradient_check")
     assert all(
         record["name"].startswith(("cost", "its gradient")) for record in run.records["test_training_gradient_check"]

@@ -13,7 +13,7 @@ import pytest
 
 from course.datasets import load_digits_split, one_hot
 from course.gradcheck import numerical_gradient, rel_error
-from tests.nbrun import SOURCE, run_notebook
+from tests.support.nbrun import SOURCE, run_notebook
 
 NOTEBOOK = SOURCE / "06_classifier_gradient_check" / "classifier_gradient_check.ipynb"
 TOL = 1e-7
@@ -22,8 +22,8 @@ PROBLEMS = [((3, 4, 2), 0.0, 5, 21), ((5, 3, 4), 0.8, 9, 22), ((2, 6, 3), 4.0, 1
 
 
 @pytest.fixture(scope="module")
-def reference():
-    run = run_notebook(NOTEBOOK)
+def reference(reference_runs):
+    run = reference_runs(NOTEBOOK)
     assert not run.failures(), f"the reference solution fails: {run.failures()}"
     return run.namespace
 
@@ -181,10 +181,10 @@ def sigmoid(z):
 """
 
 
-def test_the_gradient_check_passes_on_the_reference(reference, capsys):
-    run = run_notebook(NOTEBOOK)
+def test_the_gradient_check_passes_on_the_reference(reference, reference_runs):
+    run = reference_runs(NOTEBOOK)
     assert run.passed("test_classifier_gradient_check")
-    assert "lam = 1.5: relative error" in capsys.readouterr().out
+    assert "lam = 1.5: relative error" in run.stdout
 
 
 @pytest.mark.parametrize("slip", sorted(SLIPS))

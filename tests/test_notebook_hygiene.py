@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.nbrun import nbgrader_meta, source_notebooks
+from tests.support.nbrun import nbgrader_meta, source_notebooks
 
 NOTEBOOKS = source_notebooks()
 ids = lambda p: p.parent.name  # noqa: E731

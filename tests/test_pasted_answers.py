@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.nbrun import source_notebooks
-from tests.pasting import cells, exercise_functions, run_pasted
+from tests.support.nbrun import source_notebooks
+from tests.support.pasting import cells, exercise_functions, run_pasted
 
 NOTEBOOKS = source_notebooks()
 ids = lambda p: p.parent.name  # noqa: E731
@@ -19,13 +19,13 @@ def test_every_exercise_is_a_function(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_pasted_answers_pass_the_visible_tests(path):
     """The attack is realistic: a student running the visible tests sees them all pass."""
-    run = run_pasted(path, hidden=False)
+    run = run_pasted(path)
     failed = {g: repr(e) for g, e in run.grades.items() if e is not None}
     assert not failed, f"the lookup-table submission should pass the visible tests: {failed}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
-def test_pasted_answers_fail_every_grade_cell(path):
-    run = run_pasted(path, hidden=True)
+def test_pasted_answers_fail_every_grade_cell(path, reference_runs):
+    run = run_pasted(path, expected=reference_runs(path).records)
     passed = [g for g, e in run.grades.items() if e is None]
     assert run.grades and not passed, f"pasted numbers earned the points of {passed}"

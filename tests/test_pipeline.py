@@ -3,10 +3,10 @@
 import pytest
 from nbgrader.api import Gradebook
 
-from course import pipeline
-from course.scores import gradebook_url, read_scores
-from tests.conftest import copy_course
-from tests.nbrun import source_notebooks
+from course.grading import pipeline
+from course.grading.scores import gradebook_url, read_scores
+from tests.support.course import copy_course
+from tests.support.nbrun import source_notebooks
 
 NOTEBOOKS = {(p.parent.name, p.stem) for p in source_notebooks()}
 

@@ -6,11 +6,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.nbrun import REPO, source_notebooks
+from tests.support.nbrun import REPO, source_notebooks
 
-REGIONS = re.compile(
-    r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL
-)
+REGIONS = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
 
 
 def committed_files(root: Path) -> dict[str, bytes]:

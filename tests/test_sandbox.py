@@ -1,14 +1,20 @@
 """The grading kernel: what student code can and cannot reach from inside bubblewrap."""
 
 import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course import sandbox
-from tests.nbrun import REPO, source_notebooks
+from course.grading import pipeline, sandbox
+from tests.support.course import copy_course, submit
+from tests.support.nbrun import REPO, source_notebooks
 
 
 def run_sandboxed(folder, *sources: str) -> list[str]:
@@ -17,9 +23,12 @@ def run_sandboxed(folder, *sources: str) -> list[str]:
     sandbox.install()
     notebook = new_notebook(cells=[new_code_cell(s) for s in sources])
     client = NotebookClient(
-        notebook, kernel_name=sandbox.KERNEL_NAME, timeout=60, allow_errors=True,
+        notebook,
+        kernel_name=sandbox.KERNEL_NAME,
+        timeout=60,
+        allow_errors=True,
         resources={"metadata": {"path": str(folder)}},
-    )  # fmt: skip
+    )
     client.execute()
     results = []
     for cell in notebook.cells:
@@ -55,7 +64,10 @@ def test_solutions_and_the_gradebook_are_out_of_reach(tmp_path):
     assert out[1] == "['.venv', 'course']", "only the environment and the course package are visible"
     # Outside its folder the sandbox is read-only, except a private /tmp that vanishes with it
     # (where a course cloned under /tmp sees its own paths): either way nothing real changes.
-    assert out[2].startswith(("ERROR OSError: [Errno 30]", "ERROR FileNotFoundError")) or str(REPO).startswith("/tmp/")
+    if REPO.is_relative_to("/tmp"):
+        assert out[2] == "", "the course's own path lies on the sandbox's private, writable /tmp"
+    else:
+        assert out[2].startswith("ERROR OSError: [Errno 30] Read-only file system"), out[2]
     assert not (REPO / "planted.txt").exists()
     assert (gradebook.read_bytes() if gradebook.exists() else None) == before
 
@@ -76,7 +88,7 @@ def test_missing_bubblewrap_is_a_clear_error(monkeypatch, tmp_path):
 def test_kernelspec_is_installed_in_this_environment():
     sandbox.install()
     found = KernelSpecManager().get_kernel_spec(sandbox.KERNEL_NAME)
-    assert found.argv[1:3] == ["-m", "course.sandbox"]
+    assert found.argv[1:3] == ["-m", "course.grading.launcher"]
     assert found.interrupt_mode == "message"
 
 
@@ -97,3 +109,41 @@ def test_no_capabilities_and_no_view_of_the_graders_processes(tmp_path):
     assert out[2].startswith("ERROR FileNotFoundError"), out[2]
     assert out[3].startswith("ERROR ProcessLookupError"), out[3]
     assert out[4] == "True", "only the sandbox's own processes are visible"
+
+
+@pytest.fixture(scope="module")
+def foreign_python(tmp_path_factory) -> Path:
+    """A Python with nbgrader and every library, but not the course: a virtual environment that
+    borrows the course environment's site-packages without its backprop_course.pth (a .pth file
+    in a borrowed folder is not read), as an instructor's other environment would be."""
+    venv = tmp_path_factory.mktemp("foreign") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(site, "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
+
+
+def test_grading_from_a_python_without_the_course_says_what_to_do(foreign_python, tmp_path):
+    root = copy_course(tmp_path / "course")
+    shutil.copytree(REPO / "course", root / "course", ignore=shutil.ignore_patterns("__pycache__"))  # a checkout
+    assignment = "04_outer_product"
+    pipeline.generate_release(root, assignment)
+    submit(root, "ada", assignment, from_folder="source")
+    result = subprocess.run(
+        [foreign_python, "-m", "nbgrader", "autograde", assignment, "--create"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"this Python ({foreign_python}) cannot import the course package" in output, output[-2000:]
+    assert "Grade from the course's virtual environment" in output
+    assert "Kernel died before replying" not in output

@@ -1,6 +1,6 @@
 """The score table the main job prints."""
 
-from course.scores import NotebookScore, format_table
+from course.grading.scores import NotebookScore, format_table
 
 
 def test_table_has_a_line_per_notebook_and_a_total_per_student():

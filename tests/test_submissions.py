@@ -5,8 +5,9 @@ import shutil
 import nbformat
 import pytest
 
-from course.submissions import inspect, inspect_all
-from tests.nbrun import REPO
+from course.grading.submissions import inspect, inspect_all
+from tests.support.course import submit
+from tests.support.nbrun import REPO
 
 ASSIGNMENT = "02_backprop_network"
 NAME = "backprop_network.ipynb"
@@ -18,43 +19,33 @@ def course(tmp_path):
     return tmp_path
 
 
-def submit(course, student, notebook=None, name=NAME, text=None):
-    folder = course / "submitted" / student / ASSIGNMENT
-    folder.mkdir(parents=True, exist_ok=True)
-    if text is not None:
-        (folder / name).write_text(text)
-    elif notebook is not None:
-        nbformat.write(notebook, folder / name)
-    return folder
-
-
 def released():
     return nbformat.read(REPO / "release" / ASSIGNMENT / NAME, as_version=4)
 
 
 def test_an_untouched_release_has_nothing_to_report(course):
-    submit(course, "ala", released())
+    submit(course, "ala", ASSIGNMENT, {NAME: released()})
     assert inspect(course, ASSIGNMENT, "ala") == []
 
 
 def test_empty_folder(course):
-    submit(course, "ala")
+    submit(course, "ala", ASSIGNMENT)
     assert inspect(course, ASSIGNMENT, "ala") == [f"no notebook submitted (expected {NAME}): scores 0"]
 
 
 def test_not_json(course):
-    submit(course, "ala", text='{"cells": [')
+    submit(course, "ala", ASSIGNMENT, {NAME: '{"cells": ['})
     assert inspect(course, ASSIGNMENT, "ala") == [f"{NAME} is not valid JSON: it cannot be graded and scores 0"]
 
 
 def test_renamed_and_extra_notebooks(course):
-    submit(course, "ala", released(), name="backprop_network (1).ipynb")
+    submit(course, "ala", ASSIGNMENT, {"backprop_network (1).ipynb": released()})
     assert inspect(course, ASSIGNMENT, "ala") == [
         f"{NAME} is missing; found backprop_network (1).ipynb instead: was it renamed? (scores 0)",
         "backprop_network (1).ipynb is not part of the assignment and is not graded",
     ]
-    submit(course, "ola", released())
-    submit(course, "ola", released(), name="scratch.ipynb")
+    submit(course, "ola", ASSIGNMENT, {NAME: released()})
+    submit(course, "ola", ASSIGNMENT, {"scratch.ipynb": released()})
     assert inspect(course, ASSIGNMENT, "ola") == ["scratch.ipynb is not part of the assignment and is not graded"]
 
 
@@ -63,18 +54,18 @@ def test_deleted_and_reordered_cells(course):
     graded = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade")]
     deleted = nb.cells[graded[0]].metadata.nbgrader.grade_id
     del nb.cells[graded[0]]
-    submit(course, "ala", nb)
+    submit(course, "ala", ASSIGNMENT, {NAME: nb})
     assert inspect(course, ASSIGNMENT, "ala") == [f"{NAME}: cells deleted: {deleted} (tests are put back for grading)"]
     nb = released()
     nb.cells[graded[0]], nb.cells[graded[1]] = nb.cells[graded[1]], nb.cells[graded[0]]
-    submit(course, "ola", nb)
+    submit(course, "ola", ASSIGNMENT, {NAME: nb})
     assert inspect(course, ASSIGNMENT, "ola") == [
         f"{NAME}: exercise cells are out of order; they run in the submitted order"
     ]
 
 
 def test_findings_cover_every_student(course):
-    submit(course, "ala")
-    submit(course, "bob", released())
+    submit(course, "ala", ASSIGNMENT)
+    submit(course, "bob", ASSIGNMENT, {NAME: released()})
     findings = inspect_all(course, ASSIGNMENT)
     assert [(f.student, f.assignment) for f in findings] == [("ala", ASSIGNMENT)]

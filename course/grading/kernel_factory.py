@@ -3,23 +3,17 @@
 Why: most of the CPU time of grading one of the course's notebooks goes into starting its
 kernel, not into the student's cells: Python, ipykernel, numpy, matplotlib (with a font cache
 built anew in every fresh sandbox), sympy, scipy, scikit-learn. A parallel grading worker keeps
-one *factory*: a Python process in a bubblewrap sandbox built like ``course.sandbox``'s that
+one *factory*: a Python process in a bubblewrap sandbox built like ``course.grading.sandbox``'s that
 imports those modules once and never runs anyone's code. For each notebook it forks; the child
 shares the loaded modules copy-on-write, narrows its own view to that one submission and
 becomes an ipykernel. Every kernel is still a new process that no other submission touched.
 
-What a forked kernel can reach, step by step (``isolate``), before it reads its connection file:
-
-* the factory's sandbox is ``course.sandbox``'s -- read-only system and environment, no
-  capabilities, its own user and PID namespaces, the same rlimits -- except that the whole
-  ``autograded/`` folder, the worker's connection-file folder and the factory's socket folder
-  are writable, since the factory serves every submission of the worker;
-* the child enters a new user and mount namespace, covers ``autograded/`` with an empty
-  read-only tmpfs into which only its own submission folder is bound back, does the same to the
-  connection-file folder (only its own file), covers the socket folder (so it cannot ask the
-  factory for a kernel elsewhere), mounts a fresh ``/tmp``, and drops every capability, the
-  bounding set included. It cannot undo any of it: the mounts it inherited are locked, and its
-  own need capabilities it no longer has.
+What a forked kernel can reach: the factory's sandbox is ``course.grading.sandbox``'s -- read-only
+system and environment, no capabilities, its own user and PID namespaces, the same rlimits --
+except that the whole ``autograded/`` folder, the worker's connection-file folder and the
+factory's socket folder are writable, since the factory serves every submission of the worker.
+Before it reads its connection file, the child narrows that to its own submission folder, its
+own connection file and a fresh ``/tmp``, and drops every capability (``course.grading.isolation``).
 
 Two things differ from a fresh sandbox: a forked kernel shares the factory's PID namespace, so
 it can see and signal the factory and its siblings (it cannot read them: they are in another
@@ -27,19 +21,14 @@ user namespace); a killed factory only makes the next kernels start cold. And nu
 random state, created when the factory imported numpy, is reseeded in every child (Python's own
 ``random`` reseeds itself at fork).
 
-Protocol: the kernelspec's launcher (``python -m course.sandbox CONNECTION_FILE``) sees
-``BACKPROP_KERNEL_FACTORY`` in its environment and, instead of starting bwrap, connects to that
-Unix socket and sends one JSON line -- connection file, working directory, environment -- with
-its stdin, stdout and stderr attached (SCM_RIGHTS). The factory answers ``{"pid": N}`` (or
-``{"error": ...}``, and the launcher starts a cold sandbox) and, when the kernel ends,
-``{"exit": CODE}``. The launcher lives exactly as long as the kernel, so jupyter_client manages
-it as it would the kernel itself; if the launcher is killed, the factory kills the kernel's
-whole process group.
+The kernelspec's launcher (``course.grading.launcher``, the client side of the protocol) finds
+the factory's socket in its environment and asks it for a kernel; the factory answers with the
+forked kernel's pid and, when it ends, its exit code. If the launcher is killed, the factory
+kills the kernel's whole process group.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import json
 import os
@@ -49,13 +38,11 @@ import socket
 import subprocess
 import sys
 import traceback
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from course import sandbox
-
-SOCKET_ENV = "BACKPROP_KERNEL_FACTORY"
+from course.grading import isolation, sandbox
+from course.grading.launcher import SOCKET_ENV
 
 # What the course's notebooks import (and what ipykernel needs), loaded once per factory.
 PRELOAD = (
@@ -75,12 +62,6 @@ PRELOAD = (
     "course.networks",
     "course.plotting",
 )
-
-CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
-MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
-MNT_DETACH = 2
-PR_CAPBSET_DROP, LINUX_CAPABILITY_VERSION_3 = 24, 0x20080522
 
 
 class FactoryUnavailable(RuntimeError):
@@ -117,7 +98,7 @@ def start(workdirs: Path, scratch: Path, timeout: float = 120.0) -> Factory:
     for folder in (workdirs, sockets, runtime):
         folder.mkdir(parents=True, exist_ok=True)
     address = sockets / "factory.sock"
-    command = [sys.executable, "-m", "course.kernel_factory", str(address), str(workdirs), str(runtime)]
+    command = [sys.executable, "-m", "course.grading.kernel_factory", str(address), str(workdirs), str(runtime)]
     argv = sandbox.bwrap_command(workdirs, command, writable=(sockets, runtime))
     limits = sandbox.limit_resources
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=limits)
@@ -135,116 +116,7 @@ def start(workdirs: Path, scratch: Path, timeout: float = 120.0) -> Factory:
     return Factory(process, address, runtime)
 
 
-def connection_file() -> Path | None:
-    """Where the next kernel's connection file must go when a factory serves this process's kernels.
-
-    jupyter_client would write it to the grader's /tmp, which the factory cannot see; the
-    worker's runtime folder is bound into the factory's sandbox.
-    """
-    if not os.environ.get(SOCKET_ENV):
-        return None
-    return Path(os.environ["JUPYTER_RUNTIME_DIR"]) / f"kernel-{uuid.uuid4().hex}.json"
-
-
-def attach(address: str, connection_file: Path) -> int | None:
-    """Have the factory at ``address`` fork this kernel; wait for it and return its exit code.
-
-    None if the factory is unreachable or refuses: the caller then starts a cold sandbox.
-    """
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    request = {"connection_file": str(connection_file), "cwd": str(Path.cwd().resolve()), "env": dict(os.environ)}
-    try:
-        client.connect(address)
-        socket.send_fds(client, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
-    except OSError as error:
-        print(f"kernel factory unreachable ({error}); starting a cold sandbox", file=sys.stderr)
-        return None
-    answers = client.makefile("rb")
-    first = json.loads(answers.readline() or b'{"error": "the factory closed the connection"}')
-    if "error" in first:
-        print(f"kernel factory refused: {first['error']}; starting a cold sandbox", file=sys.stderr)
-        return None
-    last = answers.readline()  # blocks for as long as the kernel runs
-    return int(json.loads(last)["exit"]) if last else 1
-
-
 # --------------------------------------------------------------------------- inside the factory
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _call(name: str, *args: object) -> None:
-    if getattr(_libc, name)(*args) != 0:
-        error = ctypes.get_errno()
-        raise OSError(error, f"{name}{args!r}: {os.strerror(error)}")
-
-
-def _mount(source: str | Path | None, target: str | Path, fstype: str | None, flags: int) -> None:
-    encode = lambda value: None if value is None else str(value).encode()  # noqa: E731
-    _call("mount", encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), None)
-
-
-def bind_into(keep: Path, target: Path) -> None:
-    """Bind ``keep`` (a folder or a file) at ``target``, creating what the mount point needs."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if keep.is_dir():
-        target.mkdir(exist_ok=True)
-    else:
-        target.touch()
-    _mount(keep, target, None, MS_BIND | MS_REC)
-
-
-def keep_only(folder: Path, keep: Path, stage: Path) -> None:
-    """Cover ``folder`` with an empty read-only tmpfs and bind ``keep`` (inside it) back, writable."""
-    bind_into(keep, stage)  # reachable through the stage once the cover hides it
-    _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV)
-    bind_into(stage, folder / keep.relative_to(folder))
-    _mount(None, folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    _call("umount2", str(stage).encode(), MNT_DETACH)
-
-
-def drop_capabilities() -> None:
-    """Empty the bounding, permitted, effective and inheritable sets: nothing to regain, even by exec."""
-    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-    for capability in range(last + 1):
-        _call("prctl", PR_CAPBSET_DROP, capability, 0, 0, 0)
-    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
-    _call("capset", header, (ctypes.c_uint32 * 6)())
-    status = Path("/proc/self/status").read_text()
-    if "CapEff:\t0000000000000000" not in status or "CapBnd:\t0000000000000000" not in status:
-        raise OSError("capabilities are still held after dropping them")
-
-
-def isolate(workdirs: Path, workdir: Path, runtime: Path, connection_file: Path, sockets: Path) -> None:
-    """Narrow this (forked) process to one submission folder and one connection file; irreversible.
-
-    A fresh tmpfs replaces the factory's /tmp at the end. What must stay reachable but lies under
-    /tmp (a course in a temporary folder, the worker's scratch) is bound into the fresh one at the
-    same path, as bwrap does; what lies elsewhere is covered with ``keep_only``.
-    """
-    uid, gid = os.getuid(), os.getgid()
-    _call("unshare", CLONE_NEWUSER | CLONE_NEWNS)
-    Path("/proc/self/setgroups").write_text("deny")
-    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    tmp = Path("/tmp")
-    fresh = tmp / f".fresh-{os.getpid()}"  # on the factory's /tmp, shared with it: hence the pid
-    fresh.mkdir(exist_ok=True)
-    _mount("tmpfs", fresh, "tmpfs", MS_NOSUID | MS_NODEV)
-    for folder, keep in ((workdirs, workdir), (runtime, connection_file)):
-        if keep.is_relative_to(tmp):
-            bind_into(keep, fresh / keep.relative_to(tmp))
-        else:
-            keep_only(folder, keep, fresh / ".stage")
-    for path in map(Path, sandbox.READ_ONLY):  # e.g. a course cloned under /tmp, with its .venv
-        if path.is_relative_to(tmp) and path != tmp:
-            bind_into(path, fresh / path.relative_to(tmp))
-            _mount(None, fresh / path.relative_to(tmp), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    if not sockets.is_relative_to(tmp):
-        _mount("tmpfs", sockets, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV)
-    _mount(fresh, tmp, None, MS_MOVE)
-    drop_capabilities()
 
 
 def become_kernel(request: dict, fds: list[int], report: int, workdirs: Path, runtime: Path, sockets: Path) -> None:
@@ -260,7 +132,7 @@ def become_kernel(request: dict, fds: list[int], report: int, workdirs: Path, ru
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         workdir, connection = Path(request["cwd"]), Path(request["connection_file"])
         try:
-            isolate(workdirs, workdir, runtime, connection, sockets)
+            isolation.isolate(workdirs, workdir, runtime, connection, sockets)
         except OSError as error:
             os.write(report, f"cannot isolate the kernel: {error}".encode())
             os._exit(1)
@@ -313,7 +185,7 @@ def probe(sockets: Path) -> str | None:
         os.close(reader)
         try:
             work, runtime = folder / "work", folder / "runtime"
-            isolate(work, work / "student", runtime, runtime / "kernel.json", sockets)
+            isolation.isolate(work, work / "student", runtime, runtime / "kernel.json", sockets)
             missing = [path for path in sandbox.READ_ONLY if not Path(path).is_dir()]
             os.write(writer, f"FileNotFoundError: {missing} hidden".encode() if missing else b"ok")
         except BaseException as error:  # noqa: BLE001

@@ -1,11 +1,11 @@
 """nbgrader preprocessors that make autograding safe to trust (configured in nbgrader_config.py).
 
-``SandboxedExecute`` runs a submission in the bubblewrap kernel of ``course.sandbox`` and turns a
+``SandboxedExecute`` runs a submission in the bubblewrap kernel of ``course.grading.sandbox`` and turns a
 kernel that dies (``os._exit``, a crash, the memory limit) into a clear error on the cell that
 killed it, with every later grade cell scored zero, instead of a notebook nbgrader cannot save.
 
 ``VerifyHiddenChecks`` compares, outside the kernel, the records each grade cell displayed
-(``course.checks.record``) with the reference solution's (``course.expectations``). A grade
+(``course.checks.record``) with the reference solution's (``course.grading.expectations``). A grade
 cell whose records differ gets its outputs replaced by one error naming the failed checks, so
 nbgrader scores it zero whatever the student's code did to the kernel.
 """
@@ -15,18 +15,15 @@ from pathlib import Path
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.utils import is_grade
 
-from course import expectations, kernel_factory, sandbox
 from course.checks import compare, records_in_outputs
+from course.grading import expectations, launcher, sandbox
 
 
 def error_output(ename: str, message: str) -> NotebookNode:
     """An nbformat error output: nbgrader scores a grade cell holding one as zero."""
     return NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
-
-
-def is_grade_cell(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
 
 
 class SandboxedExecute(Execute):
@@ -41,14 +38,14 @@ class SandboxedExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        warm = kernel_factory.connection_file()  # grading in parallel: the worker's factory forks it
+        warm = launcher.connection_file()  # grading in parallel: the worker's factory forks it
         if warm is not None:
             km.connection_file = str(warm)
         return km
 
     def preprocess_cell(self, cell, resources, index):
         if self._died_in is not None:
-            if is_grade_cell(cell):
+            if cell.cell_type == "code" and is_grade(cell):
                 cell.outputs = [error_output("NotRun", f"not run: the kernel died in cell {self._died_in + 1}")]
             return cell, resources
         try:
@@ -75,7 +72,7 @@ class VerifyHiddenChecks(NbGraderPreprocessor):
         root = Path(self.config.CourseDirectory.get("root") or Path.cwd())
         expected = expectations.load(root, info["assignment"], info["notebook"])
         for cell in nb.cells:
-            if not is_grade_cell(cell) or any(o.output_type == "error" for o in cell.outputs):
+            if cell.cell_type != "code" or not is_grade(cell) or any(o.output_type == "error" for o in cell.outputs):
                 continue  # a cell that failed in the kernel scores zero already, with its own message
             grade_id = cell.metadata.nbgrader.grade_id
             problems = compare(expected.get(grade_id, []), records_in_outputs(cell.outputs))

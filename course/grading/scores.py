@@ -10,6 +10,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from traitlets.config.loader import PyFileConfigLoader
 
+from course.grading.tables import render
+
 
 @dataclass(frozen=True)
 class NotebookScore:
@@ -60,6 +62,4 @@ def format_table(rows: list[NotebookScore]) -> str:
         total = f"{sum(r.score for r in mine):g} / {sum(r.max_score for r in mine):g}"
         lines.append((student, "TOTAL", "", total))
     lines.sort(key=lambda line: (line[0], line[1] == "TOTAL"))
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines)]
-    render = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([render(header), render(["-" * w for w in widths]), *map(render, lines)])
+    return render(header, lines)

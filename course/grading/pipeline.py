@@ -1,6 +1,6 @@
 """The instructor's main job: release every assignment, grade the example submissions, report.
 
-Run as ``python -m course.pipeline`` from the course's virtual environment (``make release``).
+Run as ``python -m course.grading.pipeline`` from the course's virtual environment (``make release``).
 For each assignment in ``source/`` it
 
 1. regenerates ``release/<assignment>`` with ``nbgrader generate_assignment`` (which also
@@ -9,7 +9,7 @@ For each assignment in ``source/`` it
    solutions included) and ``blank`` (the release, untouched);
 
 then autogrades every submission of those assignments (the examples and any real ones in
-``submitted/``) into ``autograded/`` with ``course.parallel_grading`` -- nbgrader's own autograder,
+``submitted/``) into ``autograded/`` with ``course.grading.parallel`` -- nbgrader's own autograder,
 one worker per core, a progress bar -- and finally prints the per-student, per-notebook scores
 read back from the gradebook, followed by any submission nbgrader failed to grade. The examples
 make the contract visible at a glance: reference must have full marks, blank zero.
@@ -22,10 +22,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course import parallel_grading, submissions
-from course.scores import format_table, read_scores
+from course.grading import parallel, submissions
+from course.grading.reporting import Report, failure_lines, failure_logs
+from course.grading.scores import format_table, read_scores
+from course.grading.tasks import GradingError
 
-COURSE_ROOT = Path(__file__).resolve().parents[1]
+COURSE_ROOT = Path(__file__).resolve().parents[2]
 
 # Example students and the folder their submission is copied from.
 EXAMPLE_SUBMISSIONS = {"reference": "source", "blank": "release"}
@@ -51,13 +53,16 @@ def run_nbgrader(root: Path, *args: str) -> None:
     result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise PipelineError(
-            f"`nbgrader {' '.join(args)}` failed with exit code {result.returncode}:\n"
-            f"{result.stdout}{result.stderr}"
+            f"`nbgrader {' '.join(args)}` failed with exit code {result.returncode}:\n{result.stdout}{result.stderr}"
         )
 
 
 def generate_release(root: Path, assignment: str) -> None:
-    """Regenerate ``release/<assignment>`` from ``source/<assignment>``."""
+    """Regenerate ``release/<assignment>`` from ``source/<assignment>`` (``*``: every assignment).
+
+    nbgrader takes the assignment as a glob, so ``*`` releases the whole course in one process:
+    the start-up and the gradebook's schema check, most of a release's time, are paid once.
+    """
     run_nbgrader(root, "generate_assignment", assignment, "--force", "--create")
 
 
@@ -74,16 +79,16 @@ def stage_example_submissions(root: Path, assignment: str) -> None:
         )
 
 
-def autograde(root: Path, assignments: list[str]) -> parallel_grading.Report:
+def autograde(root: Path, assignments: list[str]) -> Report:
     """Autograde every submission of ``assignments`` into ``autograded/``, all cores at once.
 
     Same grades and gradebook entries as ``nbgrader autograde <assignment> --force --create``
-    for each assignment in turn (see ``course.parallel_grading``). A submission nbgrader cannot
+    for each assignment in turn (see ``course.grading.parallel``). A submission nbgrader cannot
     grade does not stop the others: it is in the returned report's failures.
     """
     try:
-        return parallel_grading.grade(root, assignments)
-    except parallel_grading.GradingError as error:
+        return parallel.grade(root, assignments)
+    except GradingError as error:
         raise PipelineError(f"autograde failed: {error}") from error
 
 
@@ -95,20 +100,21 @@ def run(root: Path, assignments: list[str] | None = None) -> str:
     unknown = sorted(set(chosen) - set(known))
     if unknown:
         raise PipelineError(f"no such assignment in source/: {', '.join(unknown)} (known: {', '.join(known)})")
+    print(f"[{', '.join(chosen)}] generate_assignment", flush=True)
+    for pattern in ["*"] if sorted(chosen) == known else chosen:
+        generate_release(root, pattern)
     for assignment in chosen:
-        print(f"[{assignment}] generate_assignment", flush=True)
-        generate_release(root, assignment)
         stage_example_submissions(root, assignment)
     findings = [f for assignment in chosen for f in submissions.inspect_all(root, assignment)]
     print(f"[{', '.join(chosen)}] autograde", flush=True)
     report = autograde(root, chosen)
     if report.failures:
-        print(parallel_grading.failure_logs(report), file=sys.stderr)
+        print(failure_logs(report), file=sys.stderr)
     return "\n".join(
         [
             format_table(read_scores(root, chosen)),
             *[f"{f.student}/{f.assignment}: {f.message}" for f in findings],
-            *parallel_grading.failure_lines(report),
+            *failure_lines(report),
         ]
     )
 

@@ -7,9 +7,9 @@ the reference records and every other student's work are simply not there. Memor
 file size are capped with rlimits set before ``bwrap`` starts, so they hold for everything the
 kernel runs.
 
-``python -m course.sandbox install`` writes the kernelspec; nbgrader starts it (see
-``course.autograding.SandboxedExecute``) as ``python -m course.sandbox {connection_file}``, with
-the working directory set to the submission's folder. Students' own JupyterLab never uses it.
+``install()`` writes the kernelspec (``SandboxedExecute`` does it before every run); nbgrader starts
+the kernel as ``python -m course.grading.launcher {connection_file}`` (``course.grading.launcher``),
+with the working directory set to the submission's folder. Students' own JupyterLab never uses it.
 
 The kernel runs in its own user and PID namespaces with every capability dropped. This matters
 most when grading runs as root: without them the sandbox's root kept CAP_SYS_ADMIN (it could
@@ -27,6 +27,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -34,11 +35,15 @@ KERNEL_NAME = "backprop-sandbox"
 MEMORY_LIMIT_MB = int(os.environ.get("BACKPROP_SANDBOX_MEMORY_MB", "2048"))
 CPU_LIMIT_S = int(os.environ.get("BACKPROP_SANDBOX_CPU_SECONDS", "600"))
 FILE_LIMIT_MB = int(os.environ.get("BACKPROP_SANDBOX_FILE_MB", "256"))
-COURSE_PACKAGE = Path(__file__).resolve().parent
+COURSE_PACKAGE = Path(__file__).resolve().parents[1]  # the whole `course` package: helpers and grading
 
 
 class SandboxUnavailable(RuntimeError):
     """The sandbox cannot start here, so grading must not run at all."""
+
+
+class WrongEnvironment(RuntimeError):
+    """The Python grading runs in cannot import the course: every kernel it starts would die at once."""
 
 
 def kernelspec() -> dict:
@@ -48,7 +53,7 @@ def kernelspec() -> dict:
     channel, since bwrap does not forward SIGINT to the kernel.
     """
     return {
-        "argv": [sys.executable, "-m", "course.sandbox", "{connection_file}"],
+        "argv": [sys.executable, "-m", "course.grading.launcher", "{connection_file}"],
         "display_name": "Python 3 (sandboxed grading)",
         "language": "python",
         "interrupt_mode": "message",
@@ -93,7 +98,7 @@ READ_ONLY = ("/usr", "/etc", sys.base_prefix, sys.prefix, str(COURSE_PACKAGE))
 ENVIRONMENT = {"HOME": "/tmp", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "Agg"}
 UNSET = ("JPY_PARENT_PID",)
 # Not root inside, even when grading runs as root: whatever the kernel creates still belongs to
-# the grader's user outside, and a kernel forked by course.kernel_factory can map its own user
+# the grader's user outside, and a kernel forked by course.grading.kernel_factory can map its own user
 # into a nested namespace (mapping root there would need CAP_SETFCAP).
 UID = 1000
 
@@ -139,42 +144,25 @@ def limit_resources() -> None:
 
 @cache
 def check() -> None:
-    """Prove once per process that bwrap can start a process here; raise SandboxUnavailable if not."""
-    probe = bwrap_command(Path.cwd(), [sys.executable, "-c", "pass"])
-    result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        raise SandboxUnavailable(f"bubblewrap cannot start a sandbox here: {result.stderr.strip()}")
+    """Prove once per process that grading kernels can start here; raise the reason if not.
 
-
-def launch_kernel(connection_file: str) -> None:
-    """Become the sandboxed ipykernel (the kernelspec's entry point).
-
-    While a parallel grading worker runs a kernel factory (``course.kernel_factory``), this
-    process stands for a kernel the factory forks, and exits with it; otherwise it execs bwrap.
+    Two probes, both from an empty folder (from the course root, ``course`` would import from the
+    working directory and hide the problem): the kernelspec's launcher must import in this
+    Python, and bwrap must start a Python that imports the helpers and ipykernel. Without them
+    nbclient only reports "Kernel died before replying to kernel_info".
     """
-    connection = Path(connection_file).resolve()
-    from course.kernel_factory import SOCKET_ENV, attach  # here: kernel_factory imports this module
-
-    factory = os.environ.get(SOCKET_ENV)
-    if factory:
-        code = attach(factory, connection)
-        if code is not None:
-            sys.exit(code)
-    command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection)]
-    argv = bwrap_command(Path.cwd().resolve(), command, writable=(connection,))
-    limit_resources()
-    os.execv(argv[0], argv)
-
-
-def main(argv: list[str]) -> int:
-    if argv == ["install"]:
-        print(install())
-        return 0
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        launch_kernel(argv[0])
-    print("usage: python -m course.sandbox install | CONNECTION_FILE.json", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with tempfile.TemporaryDirectory(prefix="sandbox-check-") as empty:
+        launcher = subprocess.run(
+            [sys.executable, "-c", "import course.grading.launcher"], cwd=empty, capture_output=True, text=True
+        )
+        if launcher.returncode != 0:
+            reason = (launcher.stderr.strip().splitlines() or ["no message"])[-1]
+            raise WrongEnvironment(
+                f"this Python ({sys.executable}) cannot import the course package ({reason}), so no grading "
+                f"kernel could start. Grade from the course's virtual environment: `make release`, "
+                f"`.venv/bin/nbgrader autograde ...` or `.venv/bin/python -m course.grading.parallel`."
+            )
+        probe = bwrap_command(Path(empty), [sys.executable, "-c", "import course.checks, ipykernel"])
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise SandboxUnavailable(f"bubblewrap cannot start a grading kernel here: {result.stderr.strip()}")

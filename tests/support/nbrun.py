@@ -6,9 +6,11 @@ adversarial one and see which grade cells still pass. The real kernel path is co
 and by the nbgrader pipeline tests.
 """
 
+import io
 import os
-from collections.abc import Mapping
-from contextlib import contextmanager
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from course import checks
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "source"
 
 
@@ -35,13 +37,15 @@ def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
 
 @dataclass
 class Run:
-    """What running a notebook gave: its namespace, per grade cell the exception or None, and the
-    exceptions of the other cells (by cell id), which the autograder also steps over."""
+    """What running a notebook gave: its namespace, per grade cell the exception or None, the
+    exceptions of the other cells (by cell id), which the autograder also steps over, and what
+    the cells printed, so a test of the output needs no second run of its own."""
 
     namespace: dict
     grades: dict[str, BaseException | None] = field(default_factory=dict)
     errors: dict[str, BaseException] = field(default_factory=dict)
     records: dict[str, list[dict]] = field(default_factory=dict)
+    stdout: str = ""
 
     def passed(self, grade_id: str) -> bool:
         return self.grades[grade_id] is None
@@ -53,7 +57,19 @@ class Run:
 
 
 @contextmanager
-def _in_folder(folder: Path):
+def _printed_into(run: Run) -> Iterator[None]:
+    """Keep what the cells print in ``run.stdout`` and pass it on, so pytest still shows it."""
+    buffer = io.StringIO()
+    try:
+        with redirect_stdout(buffer):
+            yield
+    finally:
+        run.stdout = buffer.getvalue()
+        sys.stdout.write(run.stdout)
+
+
+@contextmanager
+def _in_folder(folder: Path) -> Iterator[None]:
     previous = Path.cwd()
     os.chdir(folder)
     try:
@@ -76,11 +92,12 @@ def run_notebook(
     recorded (in ``grades`` or ``errors``) and execution goes on with the next one. Each grade
     cell's hidden-check records are kept in ``records``; given the reference's records as
     ``expected``, a grade cell whose records differ fails, as ``VerifyHiddenChecks`` makes it.
+    What the cells print is kept in ``stdout``.
     """
     replace = dict(replace or {})
     notebook = nbformat.read(path, as_version=4)
     run = Run(namespace={"__name__": "__main__", **(namespace or {})})
-    with _in_folder(path.parent):
+    with _in_folder(path.parent), _printed_into(run):
         for cell in notebook.cells:
             if cell.cell_type != "code":
                 continue

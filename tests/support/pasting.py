@@ -9,12 +9,14 @@ point, because every grade cell also calls the functions on inputs the student n
 
 import ast
 import copy
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 
 import nbformat
 import numpy as np
 
-from tests.nbrun import Run, nbgrader_meta, run_notebook
+from tests.support.nbrun import Run, nbgrader_meta, run_notebook
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
 
@@ -35,7 +37,7 @@ def visible_only(path: Path) -> dict[str, str]:
     return {grade_id: source.split(HIDDEN)[0] for grade_id, source in cells(path, "grade").items()}
 
 
-RECORDER = '''
+RECORDER = """
 def _record(name, function):
     def recorded(*args, **kwargs):
         saved = _copy.deepcopy((args, kwargs))
@@ -43,12 +45,12 @@ def _record(name, function):
         _calls.setdefault(name, []).append((saved, _copy.deepcopy(result)))
         return result
     return recorded
-'''
+"""
 
-PASTED = '''
+PASTED = """
 def {name}(*args, **kwargs):
     return _lookup({name!r}, args, kwargs)
-'''
+"""
 
 
 def same(a: object, b: object) -> bool:
@@ -76,8 +78,10 @@ def record_visible_calls(path: Path) -> dict[str, list]:
     return calls
 
 
+@cache
 def pasted_submission(path: Path) -> tuple[dict[str, str], dict]:
-    """(replacement solution cells, namespace holding their lookup table) for ``path``."""
+    """(replacement solution cells, namespace holding their lookup table) for ``path``; built once
+    per notebook and kept: both pasted-answer tests of a notebook use the same lookup table."""
     calls = record_visible_calls(path)
 
     def lookup(name, args, kwargs):
@@ -96,11 +100,13 @@ def pasted_submission(path: Path) -> tuple[dict[str, str], dict]:
     return replace, {"_lookup": lookup}
 
 
-def run_pasted(path: Path, hidden: bool) -> Run:
-    """Run the pasted submission against the full grade cells, judged like the autograder judges
-    (hidden records compared with the reference's), or against the visible parts only."""
+def run_pasted(path: Path, expected: Mapping[str, list[dict]] | None = None) -> Run:
+    """Run the pasted submission against the visible parts of the grade cells only, or, given the
+    reference's hidden-check records as ``expected``, against the full grade cells judged as the
+    autograder judges them (records compared with the reference's). The records come from the
+    caller's reference run, so the reference is not run again here for each check."""
     replace, namespace = pasted_submission(path)
-    if not hidden:
+    replace = dict(replace)
+    if expected is None:
         replace.update(visible_only(path))
-        return run_notebook(path, replace, namespace=namespace)
-    return run_notebook(path, replace, namespace=namespace, expected=run_notebook(path).records)
+    return run_notebook(path, replace, namespace=namespace, expected=expected)

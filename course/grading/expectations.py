@@ -2,8 +2,10 @@
 
 Computed by executing the instructor's source notebook (trusted code, ordinary kernel) and
 reading the records each grade cell displayed. Cached per notebook in ``expected/`` in the course
-root, a folder the grading sandbox cannot see, and recomputed whenever the source notebook or the
-``course`` package (whose seeded generators make the hidden inputs) changes.
+root, a folder the grading sandbox cannot see, and recomputed whenever the source notebook or one
+of the student-facing helpers (``course/*.py``, whose seeded generators make the hidden inputs and
+whose ``record`` encodes the answers) changes. The grading package is not part of the key: the
+records are what the reference solution computes, and grading code does not compute them.
 """
 
 import hashlib
@@ -13,10 +15,12 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbgrader.utils import is_grade
 
+import course
 from course.checks import records_in_outputs
 
-COURSE_PACKAGE = Path(__file__).resolve().parent
+HELPERS = Path(course.__file__).resolve().parent  # the student-facing modules, not course/grading/
 EXPECTED_FOLDER = "expected"
 
 
@@ -24,10 +28,10 @@ class ReferenceFailure(RuntimeError):
     """The reference solution fails one of its own grade cells: nothing can be graded against it."""
 
 
-def fingerprint(source_notebook: Path) -> str:
-    """Hash of everything that determines the records: the notebook and the course package."""
+def fingerprint(source_notebook: Path, helpers: Path = HELPERS) -> str:
+    """Hash of everything that determines the records: the notebook and the helpers it imports."""
     digest = hashlib.sha256(source_notebook.read_bytes())
-    for module in sorted(COURSE_PACKAGE.glob("*.py")):
+    for module in sorted(helpers.glob("*.py")):
         digest.update(module.name.encode() + module.read_bytes())
     return digest.hexdigest()
 
@@ -45,9 +49,9 @@ def compute(source_notebook: Path, timeout: int = 120) -> dict[str, list[dict]]:
     client.execute()
     records = {}
     for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if not meta.get("grade") or cell.cell_type != "code":
+        if cell.cell_type != "code" or not is_grade(cell):
             continue
+        meta = cell.metadata.nbgrader
         errors = [o for o in cell.outputs if o.get("output_type") == "error"]
         if errors:
             raise ReferenceFailure(

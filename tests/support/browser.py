@@ -20,11 +20,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.nbrun import REPO
+from tests.support.nbrun import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
-# --headless etc.: see /work/shared/STACK-NOTES.md; without the background-networking flags
-# Chromium keeps trying to reach Google's hosts, which this machine's closed network refuses.
+# Headless, and as root: --no-sandbox, since Chromium's own sandbox refuses to start as root;
+# --disable-gpu, there is no GPU. Without the background-networking flags Chromium keeps trying
+# to reach Google's hosts, which this machine's closed network refuses.
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -1,0 +1,13 @@
+"""The instructors' grading tooling: releasing, autograding in a sandbox, the gradebook, reports.
+
+Students never import this package (the released notebooks import only ``course``'s helpers).
+
+* ``pipeline`` -- the main job (``make release``): release, stage the example submissions, grade, report;
+* ``parallel`` -- autograde a class on every core: ``tasks`` (plan), ``pool`` and ``worker`` (grade),
+  ``merge`` (the single gradebook writer), ``reporting``; ``scores`` and ``tables`` print the results;
+* ``autograding`` -- the nbgrader preprocessors every route uses: sandboxed execution, hidden checks
+  judged outside the kernel against ``expectations`` (the reference solution's records);
+* ``sandbox``, ``launcher``, ``kernel_factory``, ``isolation`` -- the grading kernel: bubblewrap,
+  the kernelspec's entry point, warm kernels forked per notebook and narrowed to one submission;
+* ``submissions`` -- what is wrong with a submission, in words an instructor can pass on.
+"""

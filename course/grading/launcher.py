@@ -1,0 +1,86 @@
+"""The grading kernelspec's entry point: ``python -m course.grading.launcher CONNECTION_FILE``.
+
+jupyter_client starts this process as "the kernel" (``course.grading.sandbox.kernelspec``), with
+the working directory set to the submission being graded. It becomes the sandboxed kernel in one
+of two ways:
+
+* while a parallel grading worker runs a kernel factory (``course.grading.kernel_factory``), the
+  worker's environment names the factory's Unix socket (``SOCKET_ENV``): the launcher asks the
+  factory to fork a warm kernel for this folder, hands it its stdin, stdout and stderr, and lives
+  exactly as long as that kernel, so jupyter_client manages it as it would the kernel itself;
+* otherwise, or when the factory is unreachable or refuses, it execs bubblewrap around a fresh
+  ``ipykernel_launcher`` (a cold kernel), with the sandbox's resource limits.
+
+The protocol, client side: one JSON line -- connection file, working directory, environment --
+sent with the three standard descriptors attached (SCM_RIGHTS); the factory answers ``{"pid": N}``
+(or ``{"error": ...}``) and, when the kernel ends, ``{"exit": CODE}``.
+"""
+
+import json
+import os
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+from course.grading import sandbox
+
+SOCKET_ENV = "BACKPROP_KERNEL_FACTORY"
+
+
+def connection_file() -> Path | None:
+    """Where the next kernel's connection file must go when a factory serves this process's kernels.
+
+    jupyter_client would write it to the grader's /tmp, which the factory cannot see; the
+    worker's runtime folder is bound into the factory's sandbox.
+    """
+    if not os.environ.get(SOCKET_ENV):
+        return None
+    return Path(os.environ["JUPYTER_RUNTIME_DIR"]) / f"kernel-{uuid.uuid4().hex}.json"
+
+
+def attach(address: str, connection_file: Path) -> int | None:
+    """Have the factory at ``address`` fork this kernel; wait for it and return its exit code.
+
+    None if the factory is unreachable or refuses: the caller then starts a cold sandbox.
+    """
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    request = {"connection_file": str(connection_file), "cwd": str(Path.cwd().resolve()), "env": dict(os.environ)}
+    try:
+        client.connect(address)
+        socket.send_fds(client, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+    except OSError as error:
+        print(f"kernel factory unreachable ({error}); starting a cold sandbox", file=sys.stderr)
+        return None
+    answers = client.makefile("rb")
+    first = json.loads(answers.readline() or b'{"error": "the factory closed the connection"}')
+    if "error" in first:
+        print(f"kernel factory refused: {first['error']}; starting a cold sandbox", file=sys.stderr)
+        return None
+    last = answers.readline()  # blocks for as long as the kernel runs
+    return int(json.loads(last)["exit"]) if last else 1
+
+
+def launch_kernel(connection_file: str) -> None:
+    """Become the sandboxed ipykernel: a warm one from the worker's factory, else a cold bwrap sandbox."""
+    connection = Path(connection_file).resolve()
+    factory = os.environ.get(SOCKET_ENV)
+    if factory:
+        code = attach(factory, connection)
+        if code is not None:
+            sys.exit(code)
+    command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection)]
+    argv = sandbox.bwrap_command(Path.cwd().resolve(), command, writable=(connection,))
+    sandbox.limit_resources()
+    os.execv(argv[0], argv)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        launch_kernel(argv[0])
+    print("usage: python -m course.grading.launcher CONNECTION_FILE.json", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -21,6 +21,8 @@ from course.grading.scores import read_scores
 from tests.support.course import copy_course, submit
 from tests.support.nbrun import REPO
 
+pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
+
 ASSIGNMENT = "02_backprop_network"
 NAME = "backprop_network.ipynb"
 TIMEOUT = 5  # seconds per cell in this copy of the course, so the infinite loop costs little

@@ -10,6 +10,8 @@ from traitlets.config import Config
 from course.grading.autograding import SandboxedExecute, VerifyHiddenChecks
 from course.grading.expectations import HELPERS, ReferenceFailure, fingerprint, load
 
+pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
+
 
 def grade_cell(source: str, grade_id: str) -> nbformat.NotebookNode:
     meta = {"grade": True, "solution": False, "locked": True, "points": 1, "grade_id": grade_id, "schema_version": 3}

@@ -25,6 +25,8 @@ from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reas
 from tests.support.course import copy_course
 from tests.support.nbrun import REPO, nbgrader_meta
 
+pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
+
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 NOTEBOOK = "02_backprop_network/backprop_network.ipynb"
 # The exercise the student solves. Its visible tests call nothing but the student's own function

@@ -16,6 +16,8 @@ from jupyter_client.manager import KernelManager
 
 from course.grading import kernel_factory, launcher, sandbox
 
+pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
+
 OUTSIDE_TMP = "/var/tmp"  # on the root filesystem, like a checkout in a home folder
 
 

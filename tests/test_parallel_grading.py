@@ -29,6 +29,8 @@ from tests.support.course import copy_course, partly_solved, solution_ids, submi
 from tests.support.gradebooks import autograded_outline, gradebook_entries
 from tests.support.nbrun import REPO
 
+pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
+
 ASSIGNMENT = "04_outer_product"
 DUE = "2020-01-01 00:00:00"
 CELL_TIMEOUT = 3  # seconds, in the copy with the infinite loop
@@ -194,7 +196,10 @@ def test_a_killed_run_leaves_no_process_behind_and_a_rerun_completes(template, s
     everything = psutil.Process(process.pid).children(recursive=True)  # workers, factories, kernels
     process.kill()  # SIGKILL: no chance to clean up
     process.communicate()
-    assert not wait_gone(everything), "workers or kernels kept running after the grading command was killed"
+    alive = [
+        f"{p.pid} (parent {p.ppid()}): {' '.join(p.cmdline())[-300:]}" for p in wait_gone(everything) if p.is_running()
+    ]
+    assert not alive, f"workers or kernels kept running after the grading command was killed: {alive}"
     graded = assert_consistent_subset(root, serial)
     assert len(graded) < 6, "the kill came too late to test anything"
     grade(root, [ASSIGNMENT], workers=2, progress=False)

@@ -8,6 +8,8 @@ from course.grading.scores import gradebook_url, read_scores
 from tests.support.course import copy_course
 from tests.support.nbrun import source_notebooks
 
+pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
+
 NOTEBOOKS = {(p.parent.name, p.stem) for p in source_notebooks()}
 
 

@@ -20,6 +20,7 @@ def committed_files(root: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 def test_release_is_current(graded_course):
     """Regenerating release/ in a copy of the course gives exactly the committed files."""
     root, _ = graded_course

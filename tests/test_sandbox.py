@@ -16,6 +16,8 @@ from course.grading import pipeline, sandbox
 from tests.support.course import copy_course, submit
 from tests.support.nbrun import REPO, source_notebooks
 
+pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
+
 
 def run_sandboxed(folder, *sources: str) -> list[str]:
     """Run code cells in the sandboxed kernel with ``folder`` as the submission folder;

@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from course.grading import sandbox
+from course.grading.lifetime import die_with_parent
 
 SOCKET_ENV = "BACKPROP_KERNEL_FACTORY"
 
@@ -62,7 +63,14 @@ def attach(address: str, connection_file: Path) -> int | None:
 
 
 def launch_kernel(connection_file: str) -> None:
-    """Become the sandboxed ipykernel: a warm one from the worker's factory, else a cold bwrap sandbox."""
+    """Become the sandboxed ipykernel: a warm one from the worker's factory, else a cold bwrap sandbox.
+
+    Tied to the grading process that started it (jupyter_client names it in ``JPY_PARENT_PID``):
+    a launcher whose grader was killed while it waited for the factory must not go on to exec a
+    cold sandbox that nobody would ever stop.
+    """
+    if os.environ.get("JPY_PARENT_PID", "").isdigit():
+        die_with_parent(int(os.environ["JPY_PARENT_PID"]))
     connection = Path(connection_file).resolve()
     factory = os.environ.get(SOCKET_ENV)
     if factory:

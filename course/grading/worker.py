@@ -10,11 +10,9 @@ course gradebook and returns what autograding wrote (``course.grading.merge``), 
 process is the only writer of the real one.
 """
 
-import ctypes
 import logging
 import os
 import shutil
-import signal
 import sys
 import time
 import traceback
@@ -27,6 +25,7 @@ from nbgrader.converters import Autograde
 from nbgrader.utils import temp_attrs
 
 from course.grading import kernel_factory
+from course.grading.lifetime import die_with_parent
 from course.grading.merge import Recorded, read_recorded
 from course.grading.sandbox import SandboxUnavailable
 from course.grading.tasks import Task
@@ -34,7 +33,6 @@ from course.grading.tasks import Task
 # BLAS libraries start one thread per core in every kernel; with one kernel per core those
 # threads only fight each other (the course's matrices are tiny). Same defaults as joblib/loky.
 SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -111,18 +109,6 @@ _worker: _Worker | None = None
 _startup_error: str | None = None
 
 
-def exit_with_parent(parent: int) -> None:
-    """Have the kernel kill this worker (SIGKILL) the moment the grading process is gone.
-
-    An orphaned worker would go on writing ``autograded/`` while the instructor re-runs grading
-    over the same folders. Its kernel and kernel factory follow it (bwrap's --die-with-parent).
-    """
-    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent:  # it died before the request took effect
-        os._exit(3)
-
-
 def initialize(settings: Settings) -> None:
     """The pool's initializer: detach from the terminal, set up logging, nbgrader and the kernel factory.
 
@@ -132,7 +118,7 @@ def initialize(settings: Settings) -> None:
     here is kept and reported by ``grade``: a pool whose initializer raises only says "broken".
     """
     global _worker, _startup_error
-    exit_with_parent(settings.parent)
+    die_with_parent(settings.parent)  # an orphan would go on writing autograded/ behind a rerun
     os.setsid()
     log = os.open(settings.scratch / f"worker-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a bro
 
 ASSIGNMENT = "02_backprop_network"
 NAME = "backprop_network.ipynb"
-TIMEOUT = 5  # seconds per cell in this copy of the course, so the infinite loop costs little
+TIMEOUT = 10  # seconds per cell in this copy: the infinite loop costs little, a busy machine's slow cell passes
 
 
 def cells_by_id(nb):

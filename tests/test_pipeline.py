@@ -1,12 +1,14 @@
 """The instructor's main job, end to end in a temporary copy of the course."""
 
+from pathlib import Path
+
 import pytest
 from nbgrader.api import Gradebook
 
 from course.grading import pipeline
 from course.grading.scores import gradebook_url, read_scores
 from tests.support.course import copy_course
-from tests.support.nbrun import source_notebooks
+from tests.support.nbrun import REPO, source_notebooks
 
 pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
 
@@ -82,3 +84,21 @@ def test_a_broken_source_notebook_stops_with_nbgraders_message(tmp_path):
     broken.write_text("{ this is not json", encoding="utf-8")
     with pytest.raises(pipeline.PipelineError, match="generate_assignment .* failed"):
         pipeline.run(root, [broken.parent.name])
+
+
+def committed_files(root: Path) -> dict[str, bytes]:
+    release = root / "release"
+    return {
+        str(p.relative_to(release)): p.read_bytes()
+        for p in sorted(release.rglob("*"))
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts
+    }
+
+
+def test_the_regenerated_release_is_the_committed_one(graded_course):
+    """release/ is current: regenerating it in a copy of the course gives exactly the committed files."""
+    root, _ = graded_course
+    fresh, committed = committed_files(root), committed_files(REPO)
+    assert sorted(fresh) == sorted(committed), "release/ has missing or extra files: run `make release`"
+    stale = [name for name in committed if committed[name] != fresh[name]]
+    assert not stale, f"release/ is out of date for {stale}: run `make release` and commit release/"

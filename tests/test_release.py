@@ -1,4 +1,5 @@
-"""release/ is what `nbgrader generate_assignment` makes of source/, and gives nothing away."""
+"""release/ gives nothing away. (That it is exactly what `nbgrader generate_assignment` makes of
+source/ is checked on the graded course, in tests/test_pipeline.py.)"""
 
 import re
 from pathlib import Path
@@ -9,25 +10,6 @@ import pytest
 from tests.support.nbrun import REPO, source_notebooks
 
 REGIONS = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
-
-
-def committed_files(root: Path) -> dict[str, bytes]:
-    release = root / "release"
-    return {
-        str(p.relative_to(release)): p.read_bytes()
-        for p in sorted(release.rglob("*"))
-        if p.is_file() and ".ipynb_checkpoints" not in p.parts
-    }
-
-
-@pytest.mark.slow
-def test_release_is_current(graded_course):
-    """Regenerating release/ in a copy of the course gives exactly the committed files."""
-    root, _ = graded_course
-    fresh, committed = committed_files(root), committed_files(REPO)
-    assert sorted(fresh) == sorted(committed), "release/ has missing or extra files: run `make release`"
-    stale = [name for name in committed if committed[name] != fresh[name]]
-    assert not stale, f"release/ is out of date for {stale}: run `make release` and commit release/"
 
 
 def test_every_assignment_is_released():

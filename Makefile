@@ -15,8 +15,11 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 release: $(READY) sandbox-tools
 	$(BIN)/python -m course.grading.pipeline
 
+# Three pytest-xdist workers, one module at a time each (module fixtures are built once): the
+# end-to-end tests spend much of their time waiting on kernels, timeouts and the browser, so a
+# third worker keeps both cores busy. `pytest -m "not slow" tests` is the quick loop (README).
 test: lint sandbox-tools
-	$(BIN)/python -m pytest --nbval-lax source tests
+	$(BIN)/python -m pytest -n 3 --dist loadfile --nbval-lax source tests
 
 # ruff lints everything, notebooks included, and keeps the Python files in its format (`ruff format .` fixes it).
 lint: $(READY)
@@ -49,7 +52,9 @@ formgrader: $(READY)
 $(READY): requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	# --no-compile: byte-compiling every installed module (sympy, JupyterLab...) took most of the
+	# install's time; Python compiles on first import what is really used, once.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
 	# Make the course package importable from every notebook, kernel and tool of this environment.
 	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "backprop_course.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	touch $(READY)

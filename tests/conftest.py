@@ -1,5 +1,5 @@
-"""Shared fixtures: the reference run of every notebook, and one temporary copy of the course,
-released and graded, each made once per test session."""
+"""Shared fixtures, each made once per test session (per worker under pytest-xdist): the reference
+run of every notebook, and a temporary copy of the course, released and graded."""
 
 from collections.abc import Callable
 from pathlib import Path
@@ -37,3 +37,22 @@ def graded_course(tmp_path_factory) -> tuple[Path, str]:
     root = copy_course(tmp_path_factory.mktemp("course"))
     table = pipeline.run(root)
     return root, table
+
+
+# The longest modules, longest first: under pytest-xdist each runs on
+# one worker, so they start at once instead of being handed out last and running alone at the end.
+LONGEST_FIRST = (
+    "test_parallel_grading",
+    "test_pipeline",
+    "test_adversarial",
+    "test_browser",
+    "test_pasted_answers",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.stem
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a module, and of the other modules, stays

@@ -218,22 +218,34 @@ def test_the_gradebook_was_not_touched_from_inside(graded):
         assert db.execute("SELECT count(*) FROM grade WHERE auto_score = 99").fetchone() == (0,)
 
 
+# Regraded by the interrupted run below: honest, broken and hostile submissions side by side
+# (a class's worth would only make the kill later and the rerun longer).
+REGRADED = ["reference", "blank", "kills_kernel", "reordered", "extra_notebook"]
+
+
 def test_interrupted_grading_can_be_rerun_without_losing_or_doubling(graded):
     root, _, scores, _ = graded
-    shutil.rmtree(root / "autograded")
+    for student in REGRADED:
+        shutil.rmtree(root / "autograded" / student)
+    selection = [arg for student in REGRADED for arg in ("--student", student)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "course.grading.parallel", ASSIGNMENT, "--root", str(root)],
+        [sys.executable, "-m", "course.grading.parallel", ASSIGNMENT, "--root", str(root), *selection],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not list(root.glob("autograded/*/*/*.ipynb")) and time.monotonic() < deadline:
+
+    def regraded() -> list[str]:
+        return [s for s in REGRADED if (root / "autograded" / s / ASSIGNMENT / NAME).exists()]
+
+    while not regraded() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert process.poll() is None, "grading ended before it could be killed: nothing was interrupted"
     process.kill()
     process.wait()
-    assert len(list(root.glob("autograded/*/*/*.ipynb"))) < len(scores), "the kill came after the last submission"
-    grade(root, [ASSIGNMENT], progress=False)  # the rerun
+    assert len(regraded()) < len(REGRADED), "the kill came after the last submission"
+    grade(root, [ASSIGNMENT], students=REGRADED, progress=False)  # the rerun
+    assert regraded() == REGRADED
     again = read_scores(root, [ASSIGNMENT])
     assert {s.student: s.score for s in again} == scores
     keys = [(s.student, s.notebook) for s in again]

@@ -107,7 +107,10 @@ def test_a_forked_kernel_is_warm_and_sees_only_its_own_folder(course):
         assert planted == ("" if under_tmp else "ERROR OSError")
         assert kernel.run("print(open('/proc/self/status').read().split('CapBnd:')[1].split()[0])") == "0" * 16
         assert kernel.run(f"import ctypes; print(ctypes.CDLL(None).umount2({str(workdirs).encode()!r}, 2))") == "-1"
-        top = [workdirs.relative_to("/tmp").parts[0]] if under_tmp else []
+        # Under /tmp the kernel sees, besides its fresh files, the top folders of what is bound from
+        # the grader's /tmp: this course, and the environment and package when the checkout is there.
+        bound = [workdirs, *map(Path, sandbox.READ_ONLY)]
+        top = sorted({p.relative_to("/tmp").parts[0] for p in bound if p.is_relative_to("/tmp")})
         own = sorted(Path(v).name for v in sandbox.ENVIRONMENT.values() if v.startswith("/tmp/"))  # ipython...
         assert kernel.run(f"print(sorted(set(os.listdir('/tmp')) - set({own!r})))") == str(top), "not a fresh /tmp"
         assert kernel.run("os.listdir(f'/proc/{os.getppid()}/root')") == "ERROR PermissionError"

@@ -17,12 +17,20 @@ After every round each parallel gradebook must agree with the serial one entry b
 student, notebook, grade cell: auto score, max score, needs-manual-grade, comments, timestamps)
 and so must the autograded notebooks' outlines (each cell's outputs and error names); otherwise
 the benchmark fails. It prints the throughput of each (notebooks/s) and the ratios of the
-median times.
+median times, then per notebook the parallel grader's time per submission next to what the
+reference solution's graded cells (solutions and grade cells) take in a kernel, the limit once
+the demonstration cells are skipped, and what the skipped cells would have cost.
+
+Last, the whole class (``--class-size``, default 200 students): graded once in parallel, timed,
+and checked: every notebook of every student is in the gradebook with every grade cell, the
+reference submissions have full marks and the blank ones zero, and the first students, whose
+submissions are those of the timed rounds, have exactly the serial gradebook's entries.
 """
 
 import argparse
 import os
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -34,10 +42,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+from nbclient import NotebookClient
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: make the course package and the tests' support importable
 
 from course.grading import pipeline  # noqa: E402
+from course.grading.autograding import is_demo  # noqa: E402
 from course.grading.parallel import default_workers  # noqa: E402
 from course.grading.scores import gradebook_url  # noqa: E402
 from tests.support.course import copy_course, partly_solved, submit  # noqa: E402
@@ -86,10 +98,11 @@ def venv_env() -> dict[str, str]:
 
 @dataclass
 class Timing:
-    """One command's wall time and the CPU time it and every process under it used."""
+    """One command's wall time, the CPU time it and every process under it used, and what it printed."""
 
     wall: float
     cpu: float
+    output: str = ""
 
 
 def timed(command: list[str], cwd: Path) -> Timing:
@@ -100,7 +113,7 @@ def timed(command: list[str], cwd: Path) -> Timing:
     """
     before, started = children_cpu(), time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=venv_env(), capture_output=True, text=True)
-    timing = Timing(time.perf_counter() - started, children_cpu() - before)
+    timing = Timing(time.perf_counter() - started, children_cpu() - before, result.stdout)
     if result.returncode != 0:
         raise SystemExit(f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     return timing
@@ -166,6 +179,75 @@ def compare(serial: Path, parallel: Path) -> int:
     return sum(key[3] == "grade" for key in expected)
 
 
+def seconds_per_submission(summary: str) -> dict[str, float]:
+    """assignment -> the mean time per submission in a worker, from the parallel command's table."""
+    row = re.compile(r"^(\S+)\s+\d+\s+\d+\s+\d+\s+\d+\s+\S+ / \S+\s+([\d.]+) s$")
+    return {m[1]: float(m[2]) for m in map(row.match, summary.splitlines()) if m}
+
+
+def cell_seconds(source: Path) -> dict[str, float]:
+    """Seconds the reference notebook spends in its graded, demonstration and other code cells.
+
+    One ordinary kernel, cell after cell, as the figures of the grading-speed issue were taken:
+    "graded" (solution and grade cells) is what grading a notebook cannot go below.
+    """
+    notebook = nbformat.read(source, as_version=4)
+    client = NotebookClient(notebook, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}})
+    spent = {"graded": 0.0, "demo": 0.0, "other": 0.0}
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            meta = cell.metadata.get("nbgrader", {})
+            kind = "graded" if meta.get("grade") or meta.get("solution") else "demo" if is_demo(cell) else "other"
+            started = time.perf_counter()
+            client.execute_cell(cell, index)
+            spent[kind] += time.perf_counter() - started
+    return spent
+
+
+def report_notebooks(template: Path, assignments: list[str], parallel: list[Timing], workers: int) -> None:
+    """Per notebook: the parallel grader's time per submission against the reference's cell times."""
+    runs = [seconds_per_submission(t.output) for t in parallel]
+    print(f"per notebook: seconds per submission on one of {workers} workers (median of rounds) against the")
+    print("reference's code cells in one kernel: graded (solution + grade cells: the limit), setup, skipped demos")
+    for assignment in assignments:
+        (source,) = sorted((template / "source" / assignment).glob("*.ipynb"))
+        spent = cell_seconds(source)
+        graded = statistics.median(run[assignment] for run in runs if assignment in run)
+        print(
+            f"  {assignment:<30} graded in {graded:4.1f} s; cells: graded {spent['graded']:.2f} s, "
+            f"setup {spent['other']:.2f} s, demo {spent['demo']:.2f} s (skipped)"
+        )
+
+
+def grade_whole_class(workdir: Path, assignments: list[str], students: int, workers: int, serial_entries) -> None:
+    """Grade ``students`` students in parallel once; fail unless every entry is there and right."""
+    print(f"whole class: preparing {students} students ...", flush=True)
+    template, _, kinds = prepare(workdir / "class", assignments, students)
+    notebooks = sum(len(list((template / "source" / a).glob("*.ipynb"))) for a in assignments) * students
+    timing = run_parallel(template, assignments, workers)
+    entries = gradebook_entries(gradebook_url(template))
+    cells = {key[1:] for key in serial_entries if key[3] == "grade"}  # (assignment, notebook, kind, cell)
+    missing = [(s, *c) for s in kinds for c in cells if (s, *c) not in entries]
+    wrong = [
+        key
+        for key, value in entries.items()
+        if key[3] == "notebook"
+        and kinds[key[0]] in FOLDERS
+        and value[0] != (value[1] if kinds[key[0]] == "reference" else 0)
+    ]
+    differ = [key for key, value in serial_entries.items() if key[3] != "submission" and entries.get(key) != value]
+    if missing or wrong or differ:
+        raise SystemExit(f"whole class: missing {missing[:5]}, wrong scores {wrong[:5]}, unlike serial {differ[:5]}")
+    print(
+        f"whole class: {students} students x {len(assignments)} assignments = {notebooks} notebooks in "
+        f"{timing.wall:.0f} s ({timing.wall / 60:.1f} min, {notebooks / timing.wall:.2f} notebooks/s) on {workers} "
+        f"workers; all {sum(k[3] == 'grade' for k in entries)} grade cells in the gradebook, nothing lost or doubled, "
+        f"the {len({k[0] for k in serial_entries})} students of the timed rounds exactly as serial nbgrader graded them"
+    )
+
+
 def report(results: dict[str, list[Timing]], notebooks: int, workers: int) -> None:
     """Medians, throughput and the speed-up of each parallel variant over serial nbgrader.
 
@@ -199,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of both commands (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=default_workers(), help="parallel workers (default: cores)")
     parser.add_argument("--assignments", nargs="*", help="assignments (default: every one in source/)")
+    parser.add_argument(
+        "--class-size", type=int, default=200, help="whole class graded once at the end, 0: none (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-grading-"))
@@ -227,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit:
             print(f"the graded copies are kept in {workdir}", file=sys.stderr)
             raise
+        serial_entries = gradebook_entries(gradebook_url(copies["serial"]))
         figures = ", ".join(
             f"{name} {results[name][-1].wall:.1f} s ({notebooks / results[name][-1].wall:.2f} nb/s)" for name in names
         )
@@ -239,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         for copy in copies.values():
             shutil.rmtree(copy)
     report(results, notebooks, args.workers)
+    report_notebooks(template, assignments, results["parallel"], args.workers)
+    if args.class_size:
+        grade_whole_class(workdir, assignments, args.class_size, args.workers, serial_entries)
     shutil.rmtree(workdir)  # kept when a round fails, to look at both copies
     return 0
 

@@ -120,6 +120,12 @@ def build_submissions(root):
         with_solution(released(), "backprop_forward", WRITE_GRADEBOOK.format(path=gradebook)),
         score=0,
     )
+    nb = released()
+    demo = next(c for c in nb.cells if "demo" in c.metadata.get("tags", []))
+    demo.source = "\n".join(c.source for c in reference().cells if c.metadata.get("nbgrader", {}).get("solution"))
+    for cell in nb.cells:
+        cell.metadata["tags"] = ["demo"]  # and every grade cell claims to be a demonstration
+    hand_in("solves_in_demo", nb, score=0)
     hand_in("wrong_name", reference(), name="Backprop_network (1).ipynb", score=0)
     hand_in("extra_notebook", reference(), score=FULL)
     hand_in("extra_notebook", reference(), name="scratch.ipynb", score=FULL)
@@ -160,6 +166,7 @@ CASES = [
     "silences_tests",
     "reads_source",
     "writes_gradebook",
+    "solves_in_demo",
     "wrong_name",
     "extra_notebook",
     "empty_folder",
@@ -189,6 +196,7 @@ def test_the_honest_examples_are_graded_alongside(graded):
         ("silences_tests", "HiddenTestFailed"),
         ("reads_source", "FileNotFoundError"),
         ("writes_gradebook", "OperationalError"),  # no gradebook there to open (or an empty private one)
+        ("solves_in_demo", "NotImplementedError"),  # the demo cell was restored and skipped; the stubs ran
     ],
 )
 def test_the_feedback_says_what_happened(graded, student, message):

@@ -7,7 +7,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-from course.grading.autograding import SandboxedExecute, VerifyHiddenChecks
+from course.grading.autograding import NOT_RUN_NOTE, SandboxedExecute, VerifyHiddenChecks
 from course.grading.expectations import HELPERS, ReferenceFailure, fingerprint, load
 
 pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
@@ -18,13 +18,19 @@ def grade_cell(source: str, grade_id: str) -> nbformat.NotebookNode:
     return new_code_cell(source, metadata={"nbgrader": meta})
 
 
-def notebook(solution: str, *extra: str) -> nbformat.NotebookNode:
+def demo_cell(source: str) -> nbformat.NotebookNode:
+    """A read-only demonstration cell, as the course's notebooks mark them."""
+    meta = {"grade": False, "solution": False, "locked": True, "grade_id": "a_demo", "schema_version": 3}
+    return new_code_cell(source, metadata={"nbgrader": meta, "tags": ["demo"]})
+
+
+def notebook(solution: str, *extra: str | nbformat.NotebookNode) -> nbformat.NotebookNode:
     return new_notebook(
         cells=[
             new_code_cell("from course.checks import record"),
             new_code_cell(solution),
             grade_cell("assert double(1) == 2\nrecord('double 21', double(21))", "test_double"),
-            *[new_code_cell(source) for source in extra],
+            *[new_code_cell(cell) if isinstance(cell, str) else cell for cell in extra],
             grade_cell("assert double(2) == 4\nrecord('double 5', double(5))", "test_double_again"),
         ],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
@@ -44,13 +50,13 @@ def course(tmp_path):
     return tmp_path
 
 
-def autograde(course, nb):
+def autograde(course, nb, **execute):
     resources = {
         "nbgrader": {"assignment": "a", "notebook": "nb", "student": "s"},
         "metadata": {"path": str(course / "work")},
     }
     config = Config({"CourseDirectory": {"root": str(course)}})
-    nb, resources = SandboxedExecute(config=config, timeout=60).preprocess(nb, resources)
+    nb, resources = SandboxedExecute(config=config, timeout=60, **execute).preprocess(nb, resources)
     nb, _ = VerifyHiddenChecks(config=config).preprocess(nb, resources)
     return {cell.metadata.nbgrader.grade_id: cell.outputs for cell in nb.cells if "nbgrader" in cell.metadata}
 
@@ -82,6 +88,31 @@ def test_a_kernel_that_dies_zeroes_the_rest_and_says_why(course):
     outputs = autograde(course, notebook(REFERENCE, "import os\nos._exit(3)"))
     assert errors(outputs["test_double"]) == []
     assert errors(outputs["test_double_again"]) == ["NotRun: not run: the kernel died in cell 4"]
+
+
+def test_demonstration_cells_are_skipped_with_a_note(course):
+    """A demo cell that would kill the kernel is not run when grading; the cell says so instead."""
+    nb = notebook(REFERENCE, demo_cell("import os\nos._exit(3)"))
+    outputs = autograde(course, nb)
+    assert errors(outputs["test_double"]) == errors(outputs["test_double_again"]) == []
+    assert [o.get("text") for o in outputs["a_demo"]] == [NOT_RUN_NOTE]
+    assert "not run when grading" in NOT_RUN_NOTE and "nie uruchamiana przy ocenianiu" in NOT_RUN_NOTE
+
+
+def test_an_instructor_can_run_the_demonstrations_too(course):
+    outputs = autograde(course, notebook(REFERENCE, demo_cell("import os\nos._exit(3)")), run_demonstrations=True)
+    assert errors(outputs["test_double_again"]) == ["NotRun: not run: the kernel died in cell 4"]
+
+
+def test_a_grade_cell_tagged_demo_still_runs(course):
+    """Tags are the student's to edit: a grade cell that was skipped would have no error to score it zero."""
+    nb = notebook(PASTED)
+    for cell in nb.cells:
+        cell.metadata["tags"] = ["demo"]
+    outputs = autograde(course, nb)
+    assert errors(outputs["test_double"]) == [
+        "HiddenTestFailed: double 21: the value differs (largest relative difference 1)"
+    ]
 
 
 def test_reference_records_are_cached_and_refreshed(course):

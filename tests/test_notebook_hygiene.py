@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course.grading.autograding import DEMO_TAG, is_demo
+from tests.support.cellnames import borrowed_names, needed_cells
 from tests.support.nbrun import nbgrader_meta, source_notebooks
 
 NOTEBOOKS = source_notebooks()
@@ -110,6 +112,48 @@ def test_every_exercise_is_graded(path):
     assert "solution" in sequence
     for here, after in zip(sequence, sequence[1:] + [None]):
         assert not (here == "solution" and after != "grade"), f"an exercise in {path.name} has no grade cell"
+
+
+def counts(cell: nbformat.NotebookNode) -> bool:
+    """A cell grading exists for: a grade cell or a solution cell."""
+    return bool(nbgrader_meta(cell).get("grade") or nbgrader_meta(cell).get("solution"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_demonstration_cells_are_read_only_and_earn_nothing(path):
+    """Grading skips them, so a student must not be able to move solution code into one."""
+    for cell in read(path).cells:
+        if DEMO_TAG in cell.get("metadata", {}).get("tags", []):
+            assert is_demo(cell), f"cell {cell.get('id')} is tagged {DEMO_TAG!r} but is not a read-only code cell"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_exactly_the_cells_no_grade_cell_needs_are_demonstrations(path):
+    """A code cell is tagged demo if and only if no grade or solution cell reads what it binds:
+    untagged cells that only demonstrate would cost every grading run, tagged ones that are
+    needed would fail every student."""
+    cells = read(path).cells
+    needed = needed_cells(cells, counts)
+    code = {i for i, c in enumerate(cells) if c.cell_type == "code"}
+    demo = {i for i in code if is_demo(cells[i])}
+    assert not demo & needed, f"needed by a grade or solution cell: {[cells[i].get('id') for i in demo & needed]}"
+    untagged = code - needed - demo
+    assert not untagged, f"only demonstrate, tag them {DEMO_TAG!r}: {[cells[i].get('id') for i in sorted(untagged)]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_cells_run_when_grading_read_no_name_from_a_demonstration(path):
+    """Every name a setup, solution or grade cell reads was last bound by a cell grading runs."""
+    assert borrowed_names(read(path).cells, is_demo) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_the_name_check_sees_a_skipped_setup_cell(path):
+    """The check above can fail: skip the setup cell too and the names it imports go missing."""
+    cells = read(path).cells
+    setup = next(c for c in cells if c.cell_type == "code")
+    problems = borrowed_names(cells, lambda cell: cell is setup or is_demo(cell))
+    assert any(f"only the skipped cell {setup.get('id')} binds" in p for p in problems)
 
 
 def markdown_pairs(path: Path) -> list[tuple[nbformat.NotebookNode, nbformat.NotebookNode]]:

@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
 from course.grading import pipeline
+from course.grading.autograding import NOT_RUN_NOTE, is_demo
 from course.grading.scores import gradebook_url, read_scores
 from tests.support.course import copy_course
 from tests.support.nbrun import REPO, source_notebooks
@@ -48,6 +50,22 @@ def test_every_grade_cell_of_the_reference_passes(graded_course):
                         assert grade.auto_score == expected, f"{where}: {grade.auto_score} of {grade.max_score}"
                         checked += 1
     assert checked > 0
+
+
+def test_demonstrations_were_skipped_and_say_so(graded_course):
+    """Full marks above were earned with every demo cell skipped; each shows the note and nothing else,
+    and every other code cell of the reference ran."""
+    root, _ = graded_course
+    skipped = 0
+    for assignment, name in NOTEBOOKS:
+        nb = nbformat.read(root / "autograded" / "reference" / assignment / f"{name}.ipynb", as_version=4)
+        for cell in (c for c in nb.cells if c.cell_type == "code"):
+            if is_demo(cell):
+                assert [o.get("text") for o in cell.outputs] == [NOT_RUN_NOTE], f"{name} {cell.get('id')}"
+                skipped += 1
+            else:
+                assert cell.execution_count is not None, f"{name} {cell.get('id')} was not run"
+    assert skipped >= len(NOTEBOOKS), "every notebook has demonstrations to skip"
 
 
 def test_score_table_lists_each_student_and_total(graded_course):

@@ -3,6 +3,8 @@
 ``SandboxedExecute`` runs a submission in the bubblewrap kernel of ``course.grading.sandbox`` and turns a
 kernel that dies (``os._exit``, a crash, the memory limit) into a clear error on the cell that
 killed it, with every later grade cell scored zero, instead of a notebook nbgrader cannot save.
+It skips the cells tagged ``demo`` (timings, training runs, plots: read-only cells no grade cell
+needs, which cost about nine tenths of a notebook's run), leaving a note in their place.
 
 ``VerifyHiddenChecks`` compares, outside the kernel, the records each grade cell displayed
 (``course.checks.record``) with the reference solution's (``course.grading.expectations``). A grade
@@ -15,7 +17,8 @@ from pathlib import Path
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from nbgrader.utils import is_grade
+from nbgrader.utils import is_grade, is_locked, is_solution
+from traitlets import Bool
 
 from course.checks import compare, records_in_outputs
 from course.grading import expectations, launcher, sandbox
@@ -26,8 +29,36 @@ def error_output(ename: str, message: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
 
 
+DEMO_TAG = "demo"
+# What a skipped demonstration cell shows in the autograded notebook and its feedback.
+NOT_RUN_NOTE = (
+    "Demonstracja: nie uruchamiana przy ocenianiu (uruchom ją w swoim notatniku).\n"
+    "Demonstration: not run when grading (run it in your own notebook).\n"
+)
+
+
+def is_demo(cell: NotebookNode) -> bool:
+    """A read-only code cell that only demonstrates: no grade or solution cell needs what it computes.
+
+    Grade and solution cells never count, whatever their tags say: a submission's metadata is the
+    student's to edit, and a grade cell that is skipped would have no error to score it zero.
+    """
+    return (
+        cell.cell_type == "code"
+        and DEMO_TAG in cell.get("metadata", {}).get("tags", [])
+        and is_locked(cell)
+        and not is_grade(cell)
+        and not is_solution(cell)
+    )
+
+
 class SandboxedExecute(Execute):
-    """nbgrader's Execute, in the sandboxed kernel, surviving the kernel's death."""
+    """nbgrader's Execute, in the sandboxed kernel, surviving the kernel's death, skipping demonstrations."""
+
+    run_demonstrations = Bool(
+        False,
+        help="Run the cells tagged 'demo' as well (slower; their outputs then appear in the feedback).",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources, km=None):
         sandbox.check()  # refuse to run student code unsandboxed
@@ -47,6 +78,10 @@ class SandboxedExecute(Execute):
         if self._died_in is not None:
             if cell.cell_type == "code" and is_grade(cell):
                 cell.outputs = [error_output("NotRun", f"not run: the kernel died in cell {self._died_in + 1}")]
+            return cell, resources
+        if is_demo(cell) and not self.run_demonstrations:
+            cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=NOT_RUN_NOTE)]
+            cell.execution_count = None
             return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)

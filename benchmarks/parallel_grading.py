@@ -48,7 +48,7 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: make the course package and the tests' support importable
 
-from course.grading import pipeline  # noqa: E402
+from course.grading import expectations, pipeline  # noqa: E402
 from course.grading.autograding import is_demo  # noqa: E402
 from course.grading.parallel import default_workers  # noqa: E402
 from course.grading.scores import gradebook_url  # noqa: E402
@@ -82,11 +82,14 @@ def build_class(root: Path, assignments: list[str], students: int, seed: int = 7
 
 
 def prepare(workdir: Path, assignments: list[str] | None, students: int) -> tuple[Path, list[str], dict[str, str]]:
-    """The template every round copies: course released into its gradebook, class submitted."""
+    """The template every round copies: course released into its gradebook, its reference records
+    made (as ``make release`` leaves them: grading a class never waits for them), class submitted."""
     template = copy_course(workdir / "template")
     chosen = assignments or pipeline.list_assignments(template)
     for assignment in chosen:
         pipeline.generate_release(template, assignment)
+        for source in sorted((template / "source" / assignment).glob("*.ipynb")):
+            expectations.load(template, assignment, source.stem)
     kinds = build_class(template, chosen, students)
     return template, chosen, kinds
 

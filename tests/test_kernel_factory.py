@@ -136,7 +136,7 @@ def test_a_folder_outside_the_factorys_is_refused_and_started_cold(course, tmp_p
     monkeypatch.chdir(elsewhere)
     connection = launcher.connection_file()
     connection.write_text("{}")
-    assert launcher.attach(os.environ[launcher.SOCKET_ENV], connection) is None
+    assert launcher.attach(os.environ[launcher.SOCKET_ENV], str(connection)) is None
     with Kernel(elsewhere) as kernel:  # the launcher falls back to a fresh bwrap sandbox
         assert kernel.run("import sys; print('sympy' in sys.modules)") == "False"
         assert kernel.run("import os; print(os.getcwd())") == str(elsewhere)

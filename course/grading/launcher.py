@@ -16,15 +16,20 @@ sent with the three standard descriptors attached (SCM_RIGHTS); the factory answ
 (or ``{"error": ...}``) and, when the kernel ends, ``{"exit": CODE}``.
 """
 
+from __future__ import annotations
+
+# This process starts once per graded notebook, before its kernel: it imports only what asking the
+# factory needs (pathlib, uuid and the sandbox module cost about 0.1 s of start-up, paid per notebook).
 import json
 import os
 import socket
 import sys
-import uuid
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from course.grading import sandbox
 from course.grading.lifetime import die_with_parent
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SOCKET_ENV = "BACKPROP_KERNEL_FACTORY"
 
@@ -33,20 +38,23 @@ def connection_file() -> Path | None:
     """Where the next kernel's connection file must go when a factory serves this process's kernels.
 
     jupyter_client would write it to the grader's /tmp, which the factory cannot see; the
-    worker's runtime folder is bound into the factory's sandbox.
+    worker's runtime folder is bound into the factory's sandbox. Called on the grader's side.
     """
+    import uuid
+    from pathlib import Path
+
     if not os.environ.get(SOCKET_ENV):
         return None
     return Path(os.environ["JUPYTER_RUNTIME_DIR"]) / f"kernel-{uuid.uuid4().hex}.json"
 
 
-def attach(address: str, connection_file: Path) -> int | None:
+def attach(address: str, connection_file: str) -> int | None:
     """Have the factory at ``address`` fork this kernel; wait for it and return its exit code.
 
     None if the factory is unreachable or refuses: the caller then starts a cold sandbox.
     """
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    request = {"connection_file": str(connection_file), "cwd": str(Path.cwd().resolve()), "env": dict(os.environ)}
+    request = {"connection_file": connection_file, "cwd": os.path.realpath(os.getcwd()), "env": dict(os.environ)}
     try:
         client.connect(address)
         socket.send_fds(client, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
@@ -71,12 +79,16 @@ def launch_kernel(connection_file: str) -> None:
     """
     if os.environ.get("JPY_PARENT_PID", "").isdigit():
         die_with_parent(int(os.environ["JPY_PARENT_PID"]))
-    connection = Path(connection_file).resolve()
     factory = os.environ.get(SOCKET_ENV)
     if factory:
-        code = attach(factory, connection)
+        code = attach(factory, os.path.realpath(connection_file))
         if code is not None:
             sys.exit(code)
+    from pathlib import Path
+
+    from course.grading import sandbox
+
+    connection = Path(connection_file).resolve()
     command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection)]
     argv = sandbox.bwrap_command(Path.cwd().resolve(), command, writable=(connection,))
     sandbox.limit_resources()

@@ -97,6 +97,7 @@ def build_submissions(root):
         score=FULL - POINTS["test_backprop_mse_loss"],
     )
     hand_in("not_json", '{"cells": [', score=0)
+    hand_in("empty_json", "{}", score=0)
     nb = reference()
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_backprop_forward"]
     hand_in("deleted_test", nb, score=FULL)
@@ -160,6 +161,7 @@ CASES = [
     "kills_kernel",
     "hogs_memory",
     "not_json",
+    "empty_json",
     "deleted_test",
     "reordered",
     "edited_test",
@@ -218,6 +220,17 @@ def test_the_feedback_says_what_happened(graded, student, message):
 def test_the_report_names_broken_submissions(graded, student, message):
     *_, report = graded
     assert re.search(rf"^{student}\b.*{re.escape(message)}", report, re.MULTILINE), report
+
+
+def test_notebooks_nbgrader_cannot_grade_are_failures_that_say_why(graded):
+    """Unreadable or renamed: not a crash of the run but a FAILED line with nbgrader's reason each,
+    and the command that grades them again once fixed."""
+    *_, report = graded
+    failed = dict(re.findall(rf"^FAILED (\w+)/{ASSIGNMENT}: (.*)$", report, re.MULTILINE))
+    assert set(failed) == {"empty_json", "not_json", "wrong_name"}, report
+    assert all(reason.strip() for reason in failed.values()), f"a failure without a reason: {failed}"
+    retry = " ".join(f"--student {student}" for student in sorted(failed))
+    assert f"python -m course.grading.parallel {ASSIGNMENT} {retry}" in report
 
 
 def test_the_gradebook_was_not_touched_from_inside(graded):

@@ -3,16 +3,20 @@
 A small class (6 students, one assignment, 2 workers) in copies of the course: reference,
 blank and half-solved notebooks, one submission late (the course copy zeroes late work), one on
 time. Serial and parallel grading of the same submissions must leave the same gradebook,
-entry by entry, and the same autograded notebooks; interrupting and repeating the parallel run
-must neither lose nor double an entry; broken submissions must not stop the others.
+entry by entry, and the same autograded notebooks; a run that is killed, interrupted or loses a
+worker, and the run that repeats it, must neither lose nor double an entry. (Submissions that
+are broken or hostile are graded beside honest ones in tests/test_adversarial.py.)
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -22,10 +26,10 @@ from nbgrader.api import Gradebook
 
 from course.grading import expectations, pipeline
 from course.grading.parallel import grade, main
-from course.grading.reporting import Report, format_summary
+from course.grading.reporting import Report
 from course.grading.scores import gradebook_url
 from course.grading.tasks import default_workers
-from tests.support.course import copy_course, partly_solved, solution_ids, submit
+from tests.support.course import copy_course, partly_solved, submit
 from tests.support.gradebooks import autograded_outline, gradebook_entries
 from tests.support.nbrun import REPO
 
@@ -33,7 +37,6 @@ pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a bro
 
 ASSIGNMENT = "04_outer_product"
 DUE = "2020-01-01 00:00:00"
-CELL_TIMEOUT = 8  # seconds, in the copy with the infinite loop (the slowest honest cell takes about 1 s)
 
 
 def first_half(ids: list[str]) -> list[str]:
@@ -117,68 +120,54 @@ def test_autograded_notebooks_match_cell_by_cell(serial, parallel):
     assert outline == autograded_outline(serial)
 
 
-def test_repeating_the_run_keeps_one_entry_per_cell(serial, parallel):
-    root, _ = parallel
-    report = grade(root, [ASSIGNMENT], workers=2, progress=False)
-    assert len(report.outcomes) == 6 and not report.failures
-    assert gradebook_entries(gradebook_url(root)) == gradebook_entries(gradebook_url(serial))  # raises if doubled
+class GradingCommand:
+    """``python -m course.grading.parallel`` as the instructor types it, its progress bar read as it is drawn.
 
+    The bar advances when a graded submission has been merged into the gradebook, so it tells a
+    test when this run (not an earlier one) has saved something.
+    """
 
-def start_cli(root: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "course.grading.parallel", ASSIGNMENT, "--root", str(root), "--workers", "2"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    def __init__(self, root: Path) -> None:
+        command = [sys.executable, "-m", "course.grading.parallel", ASSIGNMENT, "--root", str(root), "--workers", "2"]
+        self.process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.streams: dict[str, list[bytes]] = {"out": [], "err": []}
+        self.readers = [
+            threading.Thread(target=self._read, args=(pipe, self.streams[name]), daemon=True)
+            for name, pipe in (("out", self.process.stdout), ("err", self.process.stderr))
+        ]
+        for reader in self.readers:
+            reader.start()
 
+    @staticmethod
+    def _read(pipe, chunks: list[bytes]) -> None:
+        while chunk := os.read(pipe.fileno(), 65536):
+            chunks.append(chunk)
 
-def wait_for_merged_submissions(root: Path, process: subprocess.Popen, at_least: int = 1) -> int:
-    """Poll the gradebook until the running command has merged ``at_least`` submissions."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        graded = sum(key[3] == "submission" for key in gradebook_entries(gradebook_url(root)))
-        if graded >= at_least:
-            return graded
-        time.sleep(0.2)
-    raise AssertionError(f"no submission merged in time: {process.communicate()}")
+    def text(self, name: str) -> str:
+        return b"".join(self.streams[name]).decode(errors="replace")
 
+    def merged(self) -> int:
+        """Submissions this run has merged so far, as its progress bar shows them."""
+        return max((int(done) for done in re.findall(r"(\d+)/\d+ \[", self.text("err"))), default=0)
 
-def assert_consistent_subset(root: Path, serial: Path) -> set[str]:
-    """Every submission in the gradebook is complete and equal to serial grading's; returns the students."""
-    expected, got = gradebook_entries(gradebook_url(serial)), gradebook_entries(gradebook_url(root))
-    students = {key[0] for key in got}
-    assert got == {key: value for key, value in expected.items() if key[0] in students}
-    return students
+    def wait_until_merged(self, at_least: int = 1, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.merged() < at_least:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"nothing merged in time: {self.text('out')}{self.text('err')}")
+            time.sleep(0.1)
 
+    def workers(self) -> list[psutil.Process]:
+        """The grading workers: the command's multiprocessing children, spawned by the pool."""
+        children = psutil.Process(self.process.pid).children()
+        return [child for child in children if "spawn_main" in " ".join(child.cmdline())]
 
-def test_ctrl_c_finishes_the_submissions_in_progress_and_a_rerun_completes(template, serial, tmp_path):
-    root = course_copy(template, tmp_path / "course")
-    process = start_cli(root)
-    wait_for_merged_submissions(root, process)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
-    assert "INTERRUPTED" in out and "interrupted: finishing" in err
-    graded = assert_consistent_subset(root, serial)
-    assert 1 <= len(graded) < 6, "the interrupt came too late to test anything"
-
-    process = start_cli(root)  # the rerun, as the instructor would type it
-    out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
-    assert gradebook_entries(gradebook_url(root)) == gradebook_entries(gradebook_url(serial))
-    header, _, row, totals = out.splitlines()[:4]  # the summary table
-    assert header.split()[:4] == ["assignment", "submissions", "graded", "failed"]
-    assert row.split()[:4] == [ASSIGNMENT, "6", "6", "0"]
-    assert "6 submissions" in totals and "2 workers" in totals and "notebooks/s" in totals
-    assert "autograde" in err and "6/6" in err  # the progress bar
-
-
-def workers_of(process: subprocess.Popen) -> list[psutil.Process]:
-    """The grading workers of a running command: its multiprocessing children, spawned by the pool."""
-    children = psutil.Process(process.pid).children()
-    return [child for child in children if "spawn_main" in " ".join(child.cmdline())]
+    def finish(self, timeout: float = 300) -> tuple[int, str, str]:
+        """Wait for the command to end: (exit code, stdout, stderr)."""
+        code = self.process.wait(timeout=timeout)
+        for reader in self.readers:
+            reader.join(timeout=10)
+        return code, self.text("out"), self.text("err")
 
 
 def wait_gone(processes: list[psutil.Process], timeout: float = 10) -> list[psutil.Process]:
@@ -187,78 +176,91 @@ def wait_gone(processes: list[psutil.Process], timeout: float = 10) -> list[psut
     return alive
 
 
-def test_a_killed_run_leaves_no_process_behind_and_a_rerun_completes(template, serial, tmp_path):
-    root = course_copy(template, tmp_path / "course")
-    process = start_cli(root)
-    wait_for_merged_submissions(root, process)
-    workers = workers_of(process)
-    assert len(workers) == 2, "the two grading workers were not found while grading"
-    everything = psutil.Process(process.pid).children(recursive=True)  # workers, factories, kernels
-    process.kill()  # SIGKILL: no chance to clean up
-    process.communicate()
-    alive = [
-        f"{p.pid} (parent {p.ppid()}): {' '.join(p.cmdline())[-300:]}" for p in wait_gone(everything) if p.is_running()
-    ]
-    assert not alive, f"workers or kernels kept running after the grading command was killed: {alive}"
-    graded = assert_consistent_subset(root, serial)
-    assert len(graded) < 6, "the kill came too late to test anything"
-    grade(root, [ASSIGNMENT], workers=2, progress=False)
-    assert gradebook_entries(gradebook_url(root)) == gradebook_entries(gradebook_url(serial))
+@dataclass
+class Stage:
+    """One run of the grading command and what it left: exit code, output, the gradebook after it."""
+
+    code: int
+    out: str
+    err: str
+    entries: dict
+    workers: int = 0  # grading workers found while it ran
+    left_running: list[str] = field(default_factory=list)  # processes alive after it ended
 
 
-def test_a_dying_worker_loses_nothing_its_submissions_are_graded_again(template, serial, tmp_path):
-    root = course_copy(template, tmp_path / "course")
-    process = start_cli(root)
-    wait_for_merged_submissions(root, process)
-    workers = workers_of(process)
+@pytest.fixture(scope="module")
+def interrupted(template, serial, tmp_path_factory) -> dict[str, Stage]:
+    """One copy of the class through three runs, as an instructor may live them: the command is
+    killed outright (SIGKILL, no chance to clean up), then run again and stopped with Ctrl-C, then
+    run again to the end while one of its workers dies. Each run starts on what the one before
+    left in the gradebook and in autograded/."""
+    root = course_copy(template, tmp_path_factory.mktemp("interrupted") / "course")
+    url, stages = gradebook_url(root), {}
+
+    command = GradingCommand(root)
+    command.wait_until_merged()
+    workers = command.workers()
+    everything = psutil.Process(command.process.pid).children(recursive=True)  # workers, factories, kernels
+    command.process.kill()
+    code, out, err = command.finish()
+    left = [f"{p.pid} (parent {p.ppid()}): {' '.join(p.cmdline())[-300:]}" for p in wait_gone(everything)]
+    stages["killed"] = Stage(code, out, err, gradebook_entries(url), len(workers), left)
+
+    command = GradingCommand(root)
+    command.wait_until_merged()
+    command.process.send_signal(signal.SIGINT)
+    stages["ctrl-c"] = Stage(*command.finish(timeout=120), gradebook_entries(url))
+
+    command = GradingCommand(root)
+    command.wait_until_merged()
+    workers = command.workers()
     assert workers, "no grading worker found while grading"
     workers[0].kill()
-    out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
-    assert not [line for line in out.splitlines() if line.startswith("FAILED")], out
-    assert "a grading worker died 1 time(s); graded again in a fresh one: " in out
-    assert gradebook_entries(gradebook_url(root)) == gradebook_entries(gradebook_url(serial))  # all 6, once each
-    assert not wait_gone(workers)
+    code, out, err = command.finish()
+    left = [str(p.pid) for p in wait_gone(workers)]
+    stages["completed"] = Stage(code, out, err, gradebook_entries(url), len(workers), left)
+    return stages
 
 
-def test_broken_submissions_do_not_stop_the_others(template, tmp_path):
-    root = course_copy(template, tmp_path / "course")
-    with (root / "nbgrader_config.py").open("a") as config:
-        config.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}\n")
-    name = next((root / "source" / ASSIGNMENT).glob("*.ipynb")).name
-    for student, text in [("not_json", '{"cells": ['), ("empty_json", "{}")]:
-        submit(root, student, ASSIGNMENT, {name: text})
-    first_solution = solution_ids(nbformat.read(root / "release" / ASSIGNMENT / name, as_version=4))[0]
-    for student, code in [("loops", "while True:\n    pass"), ("kills_kernel", "import os\nos._exit(1)")]:
-        nb = nbformat.read(root / "source" / ASSIGNMENT / name, as_version=4)
-        next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == first_solution).source = code
-        submit(root, student, ASSIGNMENT, {name: nb})
+def consistent_subset(stage: Stage, serial: Path) -> set[str]:
+    """The students in the gradebook after ``stage``, each complete and equal to serial grading's."""
+    expected = gradebook_entries(gradebook_url(serial))
+    students = {key[0] for key in stage.entries}
+    assert stage.entries == {key: value for key, value in expected.items() if key[0] in students}
+    return students
 
-    report = grade(root, [ASSIGNMENT], workers=2, progress=False)
 
-    failed = {o.task.student: o.error for o in report.failures}
-    # nbgrader cannot read these two at all; a dying kernel is a failure too unless the
-    # course's Execute preprocessor turns it into a scored cell (course.grading.autograding does).
-    assert {"not_json", "empty_json"} <= set(failed) <= {"not_json", "empty_json", "kills_kernel"}, failed
-    assert all(failed.values()), "a failure without a reason"
-    assert {o.task.student for o in report.outcomes} == {
-        "ada",
-        "bob",
-        "cy",
-        "dee",
-        "eve",
-        "fay",
-        "not_json",
-        "empty_json",
-        "loops",
-        "kills_kernel",
-    }
-    notebooks = {k[0]: v for k, v in gradebook_entries(gradebook_url(root)).items() if k[3] == "notebook"}
-    full = notebooks["ada"][1]
-    assert notebooks["ada"][0] == notebooks["bob"][0] == full and notebooks["cy"][0] == 0
-    assert notebooks["loops"][0] < full and notebooks["kills_kernel"][0] < full
-    summary = format_summary(report, [])
-    assert "FAILED not_json/" in summary and "FAILED empty_json/" in summary
+def test_a_killed_run_leaves_no_process_behind_and_what_it_saved_is_complete(interrupted, serial):
+    killed = interrupted["killed"]
+    assert killed.code == -signal.SIGKILL and killed.workers == 2, "the two grading workers were not found"
+    assert not killed.left_running, f"workers or kernels outlived the killed command: {killed.left_running}"
+    assert 1 <= len(consistent_subset(killed, serial)) < 6, "the kill came too late to test anything"
+
+
+def test_ctrl_c_finishes_the_submissions_in_progress(interrupted, serial):
+    stopped = interrupted["ctrl-c"]
+    assert stopped.code == 130, stopped.err
+    assert "INTERRUPTED" in stopped.out and "interrupted: finishing" in stopped.err
+    row = stopped.out.splitlines()[2].split()
+    assert row[0] == ASSIGNMENT and 1 <= int(row[2]) < 6, f"the interrupt came too late to test anything: {row}"
+    consistent_subset(stopped, serial)
+
+
+def test_a_rerun_after_a_dying_worker_completes_with_one_entry_per_cell(interrupted, serial):
+    """The last run regrades the whole class over what the two interrupted runs saved: it loses
+    nothing to the worker it lost, and overwrites rather than doubles (gradebook_entries raises
+    on a doubled entry)."""
+    completed = interrupted["completed"]
+    assert completed.code == 0, completed.err
+    assert not [line for line in completed.out.splitlines() if line.startswith("FAILED")], completed.out
+    assert "a grading worker died 1 time(s); graded again in a fresh one: " in completed.out
+    assert completed.entries == gradebook_entries(gradebook_url(serial))  # all 6, once each
+    assert not completed.left_running, "the killed worker is still running"
+    header, _, row, totals = completed.out.splitlines()[:4]  # the summary table
+    assert header.split()[:4] == ["assignment", "submissions", "graded", "failed"]
+    assert row.split()[:4] == [ASSIGNMENT, "6", "6", "0"]
+    assert "6 submissions" in totals and "2 workers" in totals and "notebooks/s" in totals
+    assert "autograde" in completed.err and "6/6" in completed.err  # the progress bar
 
 
 def test_unknown_assignment_is_a_clear_error(template, capsys):

@@ -8,7 +8,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from course.grading.autograding import NOT_RUN_NOTE, SandboxedExecute, VerifyHiddenChecks
-from course.grading.expectations import HELPERS, ReferenceFailure, fingerprint, load
+from course.grading.expectations import HELPERS, ReferenceFailure, compute, fingerprint, load
+from tests.support.nbrun import SOURCE
 
 pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
 
@@ -123,6 +124,25 @@ def test_reference_records_are_cached_and_refreshed(course):
     }
     nbformat.write(notebook("def double(x):\n    return x + x + 0.5 * (x == 21)"), course / "source" / "a" / "nb.ipynb")
     assert load(course, "a", "nb")["test_double"][0]["value"] == 42.5
+
+
+def test_reference_records_are_made_with_the_demonstrations_skipped(course):
+    """The records are those of the run grading makes: had the reference run this demonstration,
+    which rebinds the function, a grading run (which skips it) of the reference itself would fail."""
+    rebinding = demo_cell("double = lambda x, double=double: double(x) + (x == 5)")
+    nbformat.write(notebook(REFERENCE, rebinding), course / "source" / "a" / "nb.ipynb")
+    assert load(course, "a", "nb")["test_double_again"] == [
+        {"name": "double 5", "value": 10.0, "rtol": 1e-7, "atol": 1e-12}
+    ]
+
+
+def test_skipping_the_demonstrations_leaves_the_course_reference_records_unchanged(reference_runs):
+    """The records grading judges against (demonstrations skipped, in a kernel) equal those of a
+    full run, which the tests of figures and printed output read and the pasted-answers test
+    judges against. Notebook 05: its demonstrations train networks, the likeliest way to leave
+    state behind that a later grade cell would record."""
+    path = SOURCE / "05_training_loop" / "training_loop.ipynb"
+    assert compute(path) == reference_runs(path).records
 
 
 def test_a_broken_reference_stops_grading(course):

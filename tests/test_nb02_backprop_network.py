@@ -78,7 +78,7 @@ def test_a_wrong_gradient_loses_the_points():
 def output_delta(y_out, y_true):
     return 2.0 / y_out.shape[-1] * (y_out - y_true)
 """
-    run = run_notebook(NOTEBOOK, replace={"backprop_output_delta": wrong})
+    run = run_notebook(NOTEBOOK, replace={"backprop_output_delta": wrong}, demos=False)
     assert not run.passed("test_backprop_output_delta")
     assert not run.passed("test_backprop_gradients")
     assert run.passed("test_backprop_forward")

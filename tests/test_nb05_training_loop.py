@@ -132,7 +132,7 @@ def test_the_gradient_check_passes_on_the_reference(reference_runs):
 
 
 def test_hidden_layers_not_divided_by_the_batch_size_fail_the_gradient_check():
-    run = run_notebook(NOTEBOOK, replace={"training_backward": SEED_BUG_BACKWARD})
+    run = run_notebook(NOTEBOOK, replace={"training_backward": SEED_BUG_BACKWARD}, demos=False)
     assert not run.passed("test_training_gradient_check")
     assert "the division by N" in str(run.grades["test_training_gradient_check"])
     assert not run.passed("test_training_backward")
@@ -140,7 +140,7 @@ def test_hidden_layers_not_divided_by_the_batch_size_fail_the_gradient_check():
 
 
 def test_a_cost_without_the_half_fails_the_gradient_check():
-    run = run_notebook(NOTEBOOK, replace={"training_cost": COST_WITHOUT_HALF})
+    run = run_notebook(NOTEBOOK, replace={"training_cost": COST_WITHOUT_HALF}, demos=False)
     assert not run.passed("test_training_gradient_check")
     assert "the 1/2 in the cost" in str(run.grades["test_training_gradient_check"])
     assert not run.passed("test_training_cost")
@@ -149,7 +149,7 @@ def test_a_cost_without_the_half_fails_the_gradient_check():
 
 def test_the_sigmoid_written_without_parentheses_fails_forward():
     with np.errstate(all="ignore"):
-        run = run_notebook(NOTEBOOK, replace={"training_forward": BUGGY_SIGMOID_FORWARD})
+        run = run_notebook(NOTEBOOK, replace={"training_forward": BUGGY_SIGMOID_FORWARD}, demos=False)
     assert not run.passed("test_training_forward")
 
 

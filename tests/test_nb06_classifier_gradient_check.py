@@ -189,7 +189,7 @@ def test_the_gradient_check_passes_on_the_reference(reference, reference_runs):
 
 @pytest.mark.parametrize("slip", sorted(SLIPS))
 def test_a_wrong_gradient_fails_the_gradient_check(slip):
-    run = run_notebook(NOTEBOOK, replace={"classifier_gradient": WRONG_GRADIENT.format(**SLIPS[slip])})
+    run = run_notebook(NOTEBOOK, replace={"classifier_gradient": WRONG_GRADIENT.format(**SLIPS[slip])}, demos=False)
     assert not run.passed("test_classifier_gradient_check")
     assert "does not match the central differences" in str(run.grades["test_classifier_gradient_check"])
     assert not run.passed("test_classifier_gradient")
@@ -197,7 +197,7 @@ def test_a_wrong_gradient_fails_the_gradient_check(slip):
 
 
 def test_the_original_cost_fails_the_cost_test_and_the_gradient_check():
-    run = run_notebook(NOTEBOOK, replace={"classifier_cost": SEED_COST})
+    run = run_notebook(NOTEBOOK, replace={"classifier_cost": SEED_COST}, demos=False)
     assert not run.passed("test_classifier_cost")
     assert not run.passed("test_classifier_gradient_check")
     assert run.passed("test_classifier_gradient")
@@ -205,7 +205,7 @@ def test_the_original_cost_fails_the_cost_test_and_the_gradient_check():
 
 def test_the_original_sigmoid_fails():
     with np.errstate(all="ignore"):
-        run = run_notebook(NOTEBOOK, replace={"classifier_sigmoid": SEED_SIGMOID})
+        run = run_notebook(NOTEBOOK, replace={"classifier_sigmoid": SEED_SIGMOID}, demos=False)
     assert not run.passed("test_classifier_sigmoid")
     assert "add parentheses" in str(run.grades["test_classifier_sigmoid"])
 

@@ -1,11 +1,15 @@
 """What the reference solution records in each grade cell: the answers hidden checks must match.
 
 Computed by executing the instructor's source notebook (trusted code, ordinary kernel) and
-reading the records each grade cell displayed. Cached per notebook in ``expected/`` in the course
-root, a folder the grading sandbox cannot see, and recomputed whenever the source notebook or one
-of the student-facing helpers (``course/*.py``, whose seeded generators make the hidden inputs and
-whose ``record`` encodes the answers) changes. The grading package is not part of the key: the
-records are what the reference solution computes, and grading code does not compute them.
+reading the records each grade cell displayed. The notebook runs as grading runs a submission,
+its demonstration cells (``autograding.is_demo``) skipped: a record is what the reference gives in
+the very run a student's answer is judged in, never a value a timing, a training run or a plot
+left behind, and the demonstrations, most of a notebook's run, cost nothing here. Cached per
+notebook in ``expected/`` in the course root, a folder the grading sandbox cannot see, and
+recomputed whenever the source notebook or one of the student-facing helpers (``course/*.py``,
+whose seeded generators make the hidden inputs and whose ``record`` encodes the answers) changes.
+The grading package is not part of the key: the records are what the reference solution computes,
+and grading code does not compute them (the cells it skips are the ones the notebook tags).
 """
 
 import hashlib
@@ -37,8 +41,13 @@ def fingerprint(source_notebook: Path, helpers: Path = HELPERS) -> str:
 
 
 def compute(source_notebook: Path, timeout: int = 120) -> dict[str, list[dict]]:
-    """Execute the source notebook and return grade_id -> the records its grade cell displayed."""
+    """Execute the source notebook as grading does, its demonstration cells skipped, and return
+    grade_id -> the records its grade cell displayed."""
+    # Imported here: autograding imports this module to judge the records.
+    from course.grading.autograding import is_demo
+
     notebook = nbformat.read(source_notebook, as_version=4)
+    notebook.cells = [cell for cell in notebook.cells if not is_demo(cell)]
     client = NotebookClient(
         notebook,
         timeout=timeout,

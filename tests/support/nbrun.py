@@ -18,6 +18,7 @@ import matplotlib
 import nbformat
 
 from course import checks
+from course.grading.autograding import is_demo
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -84,6 +85,7 @@ def run_notebook(
     replace: Mapping[str, str] | None = None,
     namespace: dict | None = None,
     expected: Mapping[str, list[dict]] | None = None,
+    demos: bool = True,
 ) -> Run:
     """Execute ``path``'s code cells in order, in its own folder.
 
@@ -93,13 +95,19 @@ def run_notebook(
     cell's hidden-check records are kept in ``records``; given the reference's records as
     ``expected``, a grade cell whose records differ fails, as ``VerifyHiddenChecks`` makes it.
     What the cells print is kept in ``stdout``.
+
+    ``demos=False`` skips the demonstration cells, by the autograder's own rule (``is_demo``), as
+    grading does. A run that only judges grade cells (a student's slip, pasted answers) then costs
+    what grading costs, without the timings, training runs and plots that are most of a notebook's
+    time and that no grade cell needs (tests/test_notebook_hygiene.py). Keep the full run when a
+    test reads what a demonstration prints, draws or binds, or whether it fails.
     """
     replace = dict(replace or {})
     notebook = nbformat.read(path, as_version=4)
     run = Run(namespace={"__name__": "__main__", **(namespace or {})})
     with _in_folder(path.parent), _printed_into(run):
         for cell in notebook.cells:
-            if cell.cell_type != "code":
+            if cell.cell_type != "code" or (not demos and is_demo(cell)):
                 continue
             meta = nbgrader_meta(cell)
             grade_id = meta.get("grade_id")
@@ -120,5 +128,5 @@ def run_notebook(
             if meta.get("grade"):
                 run.records[grade_id] = list(records)
     if replace:
-        raise KeyError(f"no cells with grade_id {sorted(replace)} in {path}")
+        raise KeyError(f"no cells run with grade_id {sorted(replace)} in {path}")
     return run

@@ -68,13 +68,16 @@ def same(a: object, b: object) -> bool:
 
 
 def record_visible_calls(path: Path) -> dict[str, list]:
-    """Run the reference with visible tests only; return every call of every exercise function."""
+    """Run the reference with visible tests only; return every call of every exercise function.
+
+    Demonstrations are skipped: their inputs are no visible test's, and the reference's outputs on
+    them are nowhere in the student's copy (its outputs are cleared), so they are not in the table."""
     calls: dict[str, list] = {}
     replace = dict(visible_only(path))
     for grade_id, source in cells(path, "solution").items():
         names = exercise_functions(source)
         replace[grade_id] = source + RECORDER + "".join(f"\n{n} = _record({n!r}, {n})" for n in names)
-    run_notebook(path, replace, namespace={"_calls": calls, "_copy": copy})
+    run_notebook(path, replace, namespace={"_calls": calls, "_copy": copy}, demos=False)
     return calls
 
 
@@ -103,10 +106,11 @@ def pasted_submission(path: Path) -> tuple[dict[str, str], dict]:
 def run_pasted(path: Path, expected: Mapping[str, list[dict]] | None = None) -> Run:
     """Run the pasted submission against the visible parts of the grade cells only, or, given the
     reference's hidden-check records as ``expected``, against the full grade cells judged as the
-    autograder judges them (records compared with the reference's). The records come from the
-    caller's reference run, so the reference is not run again here for each check."""
+    autograder judges them (records compared with the reference's, demonstrations skipped, as
+    grading skips them). The records come from the caller's reference run, so the reference is
+    not run again here for each check."""
     replace, namespace = pasted_submission(path)
     replace = dict(replace)
     if expected is None:
         replace.update(visible_only(path))
-    return run_notebook(path, replace, namespace=namespace, expected=expected)
+    return run_notebook(path, replace, namespace=namespace, expected=expected, demos=False)

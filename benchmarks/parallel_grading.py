@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: make the course package and the tests' support importable
 
 from course.grading import expectations, pipeline  # noqa: E402
-from course.grading.autograding import is_demo  # noqa: E402
+from course.grading.demos import is_demo  # noqa: E402
 from course.grading.parallel import default_workers  # noqa: E402
 from course.grading.scores import gradebook_url  # noqa: E402
 from tests.support.course import copy_course, partly_solved, submit  # noqa: E402

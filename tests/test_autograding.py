@@ -7,7 +7,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-from course.grading.autograding import NOT_RUN_NOTE, SandboxedExecute, VerifyHiddenChecks
+from course.grading.autograding import SandboxedExecute, VerifyHiddenChecks
+from course.grading.demos import NOT_RUN_NOTE
 from course.grading.expectations import HELPERS, ReferenceFailure, compute, fingerprint, load
 from tests.support.nbrun import SOURCE
 

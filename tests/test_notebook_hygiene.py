@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.grading.autograding import DEMO_TAG, is_demo
+from course.grading.demos import DEMO_TAG, is_demo
 from tests.support.cellnames import borrowed_names, needed_cells
 from tests.support.nbrun import nbgrader_meta, source_notebooks
 

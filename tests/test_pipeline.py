@@ -7,7 +7,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course.grading import pipeline
-from course.grading.autograding import NOT_RUN_NOTE, is_demo
+from course.grading.demos import NOT_RUN_NOTE, is_demo
 from course.grading.scores import gradebook_url, read_scores
 from tests.support.course import copy_course
 from tests.support.nbrun import REPO, source_notebooks

@@ -6,7 +6,8 @@ Students never import this package (the released notebooks import only ``course`
 * ``parallel`` -- autograde a class on every core: ``tasks`` (plan), ``pool`` and ``worker`` (grade),
   ``merge`` (the single gradebook writer), ``reporting``; ``scores`` and ``tables`` print the results;
 * ``autograding`` -- the nbgrader preprocessors every route uses: sandboxed execution, hidden checks
-  judged outside the kernel against ``expectations`` (the reference solution's records);
+  judged outside the kernel against ``expectations`` (the reference solution's records), skipping
+  the cells ``demos`` names;
 * ``sandbox``, ``launcher``, ``kernel_factory``, ``isolation`` -- the grading kernel: bubblewrap,
   the kernelspec's entry point, warm kernels forked per notebook and narrowed to one submission;
 * ``submissions`` -- what is wrong with a submission, in words an instructor can pass on.

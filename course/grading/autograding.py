@@ -17,39 +17,17 @@ from pathlib import Path
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from nbgrader.utils import is_grade, is_locked, is_solution
+from nbgrader.utils import is_grade
 from traitlets import Bool
 
 from course.checks import compare, records_in_outputs
 from course.grading import expectations, launcher, sandbox
+from course.grading.demos import NOT_RUN_NOTE, is_demo
 
 
 def error_output(ename: str, message: str) -> NotebookNode:
     """An nbformat error output: nbgrader scores a grade cell holding one as zero."""
     return NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
-
-
-DEMO_TAG = "demo"
-# What a skipped demonstration cell shows in the autograded notebook and its feedback.
-NOT_RUN_NOTE = (
-    "Demonstracja: nie uruchamiana przy ocenianiu (uruchom ją w swoim notatniku).\n"
-    "Demonstration: not run when grading (run it in your own notebook).\n"
-)
-
-
-def is_demo(cell: NotebookNode) -> bool:
-    """A read-only code cell that only demonstrates: no grade or solution cell needs what it computes.
-
-    Grade and solution cells never count, whatever their tags say: a submission's metadata is the
-    student's to edit, and a grade cell that is skipped would have no error to score it zero.
-    """
-    return (
-        cell.cell_type == "code"
-        and DEMO_TAG in cell.get("metadata", {}).get("tags", [])
-        and is_locked(cell)
-        and not is_grade(cell)
-        and not is_solution(cell)
-    )
 
 
 class SandboxedExecute(Execute):

@@ -2,7 +2,7 @@
 
 Computed by executing the instructor's source notebook (trusted code, ordinary kernel) and
 reading the records each grade cell displayed. The notebook runs as grading runs a submission,
-its demonstration cells (``autograding.is_demo``) skipped: a record is what the reference gives in
+its demonstration cells (``demos.is_demo``) skipped: a record is what the reference gives in
 the very run a student's answer is judged in, never a value a timing, a training run or a plot
 left behind, and the demonstrations, most of a notebook's run, cost nothing here. Cached per
 notebook in ``expected/`` in the course root, a folder the grading sandbox cannot see, and
@@ -23,6 +23,7 @@ from nbgrader.utils import is_grade
 
 import course
 from course.checks import records_in_outputs
+from course.grading.demos import is_demo
 
 HELPERS = Path(course.__file__).resolve().parent  # the student-facing modules, not course/grading/
 EXPECTED_FOLDER = "expected"
@@ -43,9 +44,6 @@ def fingerprint(source_notebook: Path, helpers: Path = HELPERS) -> str:
 def compute(source_notebook: Path, timeout: int = 120) -> dict[str, list[dict]]:
     """Execute the source notebook as grading does, its demonstration cells skipped, and return
     grade_id -> the records its grade cell displayed."""
-    # Imported here: autograding imports this module to judge the records.
-    from course.grading.autograding import is_demo
-
     notebook = nbformat.read(source_notebook, as_version=4)
     notebook.cells = [cell for cell in notebook.cells if not is_demo(cell)]
     client = NotebookClient(

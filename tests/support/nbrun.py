@@ -18,7 +18,7 @@ import matplotlib
 import nbformat
 
 from course import checks
-from course.grading.autograding import is_demo
+from course.grading.demos import is_demo
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -18,7 +18,7 @@ own connection file and a fresh ``/tmp``, and drops every capability (``course.g
 Two things differ from a fresh sandbox: a forked kernel shares the factory's PID namespace, so
 it can see and signal the factory and its siblings (it cannot read them: they are in another
 user namespace); a killed factory only makes the next kernels start cold. And numpy's global
-random state, created when the factory imported numpy, is reseeded in every child (Python's own
+random state, created when the factory imported numpy.random, is reseeded in every child (Python's own
 ``random`` reseeds itself at fork).
 
 The kernelspec's launcher (``course.grading.launcher``, the client side of the protocol) finds
@@ -38,40 +38,12 @@ import socket
 import subprocess
 import sys
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from course.grading import isolation, sandbox
 from course.grading.launcher import SOCKET_ENV
-
-# What the course's notebooks import (and what ipykernel needs), loaded once per factory. The kernel
-# itself imports its shell, its debugger (debugpy) and sqlite3 (IPython's history) while it starts:
-# 0.25 s of a forked kernel's 0.3 s start-up unless they are here. sympy's submodules are those the
-# notebooks' cells import on first use.
-PRELOAD = (
-    "ipykernel.kernelapp",
-    "ipykernel.ipkernel",
-    "ipykernel.debugger",
-    "sqlite3",
-    "pdb",
-    "numpy",
-    "scipy.optimize",
-    "sympy",
-    "sympy.codegen.ast",
-    "sympy.combinatorics",
-    "sympy.tensor.tensor",
-    "matplotlib.pyplot",
-    "sklearn.datasets",
-    "sklearn.model_selection",
-    "threadpoolctl",
-    "tqdm",
-    "course.checks",
-    "course.datasets",
-    "course.drawing",
-    "course.gradcheck",
-    "course.networks",
-    "course.plotting",
-)
 
 
 class FactoryUnavailable(RuntimeError):
@@ -98,10 +70,11 @@ class Factory:
         self.process.wait()
 
 
-def start(workdirs: Path, scratch: Path, timeout: float = 120.0) -> Factory:
+def start(workdirs: Path, scratch: Path, preload: Sequence[str] = (), timeout: float = 120.0) -> Factory:
     """Start a factory serving submission folders under ``workdirs``; ``FactoryUnavailable`` if it cannot.
 
-    Returns once the modules are loaded and a probe child has proved it can isolate itself.
+    Returns once a probe child has proved it can isolate itself and the modules ``preload`` names
+    (``course.grading.preload``) are loaded.
     """
     workdirs, scratch = workdirs.resolve(), scratch.resolve()
     sockets, runtime = scratch / "socket", scratch / "runtime"
@@ -109,6 +82,7 @@ def start(workdirs: Path, scratch: Path, timeout: float = 120.0) -> Factory:
         folder.mkdir(parents=True, exist_ok=True)
     address = sockets / "factory.sock"
     command = [sys.executable, "-m", "course.grading.kernel_factory", str(address), str(workdirs), str(runtime)]
+    command += preload
     argv = sandbox.bwrap_command(workdirs, command, writable=(sockets, runtime))
     limits = sandbox.limit_resources
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=limits)
@@ -154,8 +128,8 @@ def become_kernel(request: dict, fds: list[int], report: int, workdirs: Path, ru
         os.environ.clear()
         os.environ.update({k: v for k, v in request["env"].items() if k not in sandbox.UNSET})
         os.environ.update(sandbox.ENVIRONMENT)
-        if "numpy" in sys.modules:
-            sys.modules["numpy"].random.seed()
+        if "numpy.random" in sys.modules:  # numpy creates its global random state when numpy.random is imported
+            sys.modules["numpy.random"].seed()
         if sys.path and sys.path[0] in ("", str(workdirs)):
             del sys.path[0]  # as ipykernel_launcher does; IPython puts the kernel's own folder back
         from ipykernel import kernelapp
@@ -208,18 +182,18 @@ def probe(sockets: Path) -> str | None:
     return None if message == "ok" else f"a kernel cannot isolate itself here: {message}"
 
 
-def serve(address: Path, workdirs: Path, runtime: Path) -> int:
-    """The factory's main loop: preload, prove isolation works, then fork a kernel per request."""
-    for module in PRELOAD:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass  # only speed is lost: the kernel imports it itself
+def serve(address: Path, workdirs: Path, runtime: Path, preload: Sequence[str]) -> int:
+    """The factory's main loop: prove isolation works, preload, then fork a kernel per request."""
     sockets = address.parent
-    problem = probe(sockets)
+    problem = probe(sockets)  # first: a factory that cannot isolate says so before seconds of imports
     if problem:
         print(problem, flush=True)
         return 1
+    for module in preload:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # only speed is lost: the kernel imports it itself (and reports what is missing)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(address))
     listener.listen(8)
@@ -295,4 +269,4 @@ def serve(address: Path, workdirs: Path, runtime: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(*map(Path, sys.argv[1:4])))
+    sys.exit(serve(*map(Path, sys.argv[1:4]), sys.argv[4:]))

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from course.grading import merge, pool
+from course.grading.preload import for_assignments
 from course.grading.reporting import Report, failure_logs, format_summary
 from course.grading.scores import read_scores
 from course.grading.tasks import GradingError, default_workers, plan
@@ -56,7 +57,8 @@ def grade(
     single = len({t.assignment for t in tasks}) == 1
     with tempfile.TemporaryDirectory(prefix="parallel-grading-") as scratch_dir:
         scratch = Path(scratch_dir)
-        settings = Settings(root, scratch / "snapshot.db", scratch, parent=os.getpid(), warm=warm)
+        preload = for_assignments(root, [task.assignment for task in tasks])
+        settings = Settings(root, scratch / "snapshot.db", scratch, parent=os.getpid(), warm=warm, preload=preload)
         merge.snapshot(merge.sqlite_path(db_url), settings.snapshot)
         bar = tqdm(
             total=len(tasks),

@@ -46,6 +46,7 @@ class Settings:
     scratch: Path
     parent: int
     warm: bool = True
+    preload: tuple[str, ...] = ()  # what the kernel factory imports: the graded notebooks' imports
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,8 @@ class WarmKernels:
     kernel starts cold, in a fresh bwrap sandbox, as under serial ``nbgrader autograde``.
     """
 
-    def __init__(self, workdirs: Path, scratch: Path, warm: bool) -> None:
-        self.workdirs, self.scratch, self.warm = workdirs, scratch, warm
+    def __init__(self, workdirs: Path, scratch: Path, warm: bool, preload: tuple[str, ...]) -> None:
+        self.workdirs, self.scratch, self.warm, self.preload = workdirs, scratch, warm, preload
         self.factory: kernel_factory.Factory | None = None
         self.state = "cold (--cold-kernels)"
         self.ensure()
@@ -101,7 +102,7 @@ class WarmKernels:
             return
         os.environ.pop(kernel_factory.SOCKET_ENV, None)
         try:
-            self.factory = kernel_factory.start(self.workdirs, self.scratch / f"kernels-{os.getpid()}")
+            self.factory = kernel_factory.start(self.workdirs, self.scratch / f"kernels-{os.getpid()}", self.preload)
         except (kernel_factory.FactoryUnavailable, SandboxUnavailable) as error:
             self.factory, self.state, self.warm = None, f"cold ({error})", False  # no retry on every task
             return
@@ -150,7 +151,7 @@ def initialize(settings: Settings) -> None:
         app = AutogradeApp()
         app.initialize([f"--CourseDirectory.db_url={db_url}"])  # reads nbgrader_config.py as the CLI does
         workdirs = Path(app.coursedir.root) / app.coursedir.autograded_directory
-        _worker = _Worker(app, db_url, WarmKernels(workdirs, settings.scratch, settings.warm))
+        _worker = _Worker(app, db_url, WarmKernels(workdirs, settings.scratch, settings.warm, settings.preload))
         Finalize(_worker, _worker.kernels.stop, exitpriority=10)
     except Exception as error:  # noqa: BLE001 -- reported with the first task
         traceback.print_exc()

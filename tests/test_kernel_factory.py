@@ -11,6 +11,7 @@ import signal
 import tempfile
 from pathlib import Path
 
+import psutil
 import pytest
 from jupyter_client.manager import KernelManager
 
@@ -159,11 +160,17 @@ def test_a_kernel_that_kills_its_factory_only_makes_the_next_one_cold(course):
 
 
 def test_killing_the_launcher_kills_the_kernel(course):
-    workdirs, _ = course
+    workdirs, factory = course
+    inside = psutil.Process(factory.process.pid)  # bwrap: the factory, and the kernels it forks
+    before = set(inside.children(recursive=True))
     with Kernel(workdirs / "ada" / "a1") as kernel:
         assert kernel.run("print(1 + 1)") == "2"
+        forked = set(inside.children(recursive=True)) - before
+        assert forked, "no kernel was forked by the factory"
         os.kill(kernel.km.provisioner.process.pid, signal.SIGKILL)
         kernel.km.provisioner.process.wait()
+        _, alive = psutil.wait_procs(forked, timeout=10)
+        assert not alive, "the kernel outlived its launcher"
         with pytest.raises(TimeoutError):
             kernel.kc.execute_interactive("print(2)", timeout=5)  # nobody answers on the kernel's ports any more
 

@@ -78,7 +78,7 @@ def test_score_table_lists_each_student_and_total(graded_course):
 
 def test_rerunning_the_main_job_keeps_one_entry_per_notebook(graded_course):
     root, _ = graded_course
-    assignment = sorted(NOTEBOOKS)[0][0]
+    assignment = "04_outer_product"  # the quickest to release and grade again
     pipeline.run(root, [assignment])
     scores = read_scores(root, [assignment])
     keys = [(s.student, s.notebook) for s in scores]
@@ -97,7 +97,7 @@ def test_folder_without_source_is_a_clear_error(tmp_path, capsys):
 
 
 def test_a_broken_source_notebook_stops_with_nbgraders_message(tmp_path):
-    root = copy_course(tmp_path)
+    root = copy_course(tmp_path, ["04_outer_product"])
     broken = sorted((root / "source").glob("*/*.ipynb"))[0]
     broken.write_text("{ this is not json", encoding="utf-8")
     with pytest.raises(pipeline.PipelineError, match="generate_assignment .* failed"):

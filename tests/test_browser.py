@@ -28,10 +28,11 @@ from tests.support.nbrun import REPO, nbgrader_meta
 pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
 
 ARTIFACTS = REPO / "test-artifacts" / "browser"
-NOTEBOOK = "02_backprop_network/backprop_network.ipynb"
-# The exercise the student solves. Its visible tests call nothing but the student's own function
-# (the mse_loss tests also call forward, so with only mse_loss solved they fail too).
-EXERCISE = "backprop_forward"
+# The notebook with the fewest cells and exercises: every failing exercise costs the test a run of
+# the cells below it. The exercise the student solves: its visible tests call nothing but the
+# student's own function (a later exercise's tests may call an earlier one's function too).
+NOTEBOOK = "04_outer_product/outer_product.ipynb"
+EXERCISE = "outer_loops"
 STUB_FIRST_LINE = "# YOUR CODE HERE"  # nbgrader_config.py's ClearSolutions.code_stub
 VIEWPORT = {"width": 1400, "height": 900}
 ERROR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'

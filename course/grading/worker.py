@@ -10,7 +10,6 @@ course gradebook and returns what autograding wrote (``course.grading.merge``), 
 process is the only writer of the real one.
 """
 
-import functools
 import logging
 import os
 import shutil
@@ -21,12 +20,11 @@ from dataclasses import dataclass
 from multiprocessing.util import Finalize
 from pathlib import Path
 
-from nbgrader import api
 from nbgrader.apps.autogradeapp import AutogradeApp
 from nbgrader.converters import Autograde
 from nbgrader.utils import temp_attrs
 
-from course.grading import kernel_factory
+from course.grading import kernel_factory, reuse
 from course.grading.lifetime import die_with_parent
 from course.grading.merge import Recorded, read_recorded
 from course.grading.sandbox import SandboxUnavailable
@@ -64,19 +62,6 @@ class Outcome:
     @property
     def notebooks(self) -> int:
         return self.recorded.notebooks if self.recorded else 0
-
-
-def share_gradebook_engines() -> None:
-    """One SQLAlchemy engine per gradebook URL in this worker, instead of one per ``Gradebook``.
-
-    nbgrader opens the gradebook about ten times per notebook (the converter and each of its
-    preprocessors), each time with a new engine, whose compiled-statement cache starts empty: every
-    query is compiled again, about a tenth of a warm notebook's grading time. ``Gradebook.close``
-    only disposes of the engine's pooled connections, so a shared engine stays usable. The queries
-    and what they write are nbgrader's, unchanged.
-    """
-    if not hasattr(api.create_engine, "cache_info"):
-        api.create_engine = functools.cache(api.create_engine)
 
 
 class StartupFailed(RuntimeError):
@@ -147,7 +132,7 @@ def initialize(settings: Settings) -> None:
         shutil.copyfile(settings.snapshot, private)
         db_url = f"sqlite:///{private}"
         os.chdir(settings.root)
-        share_gradebook_engines()
+        reuse.install()
         app = AutogradeApp()
         app.initialize([f"--CourseDirectory.db_url={db_url}"])  # reads nbgrader_config.py as the CLI does
         workdirs = Path(app.coursedir.root) / app.coursedir.autograded_directory

@@ -18,8 +18,8 @@ own connection file and a fresh ``/tmp``, and drops every capability (``course.g
 Two things differ from a fresh sandbox: a forked kernel shares the factory's PID namespace, so
 it can see and signal the factory and its siblings (it cannot read them: they are in another
 user namespace); a killed factory only makes the next kernels start cold. And numpy's global
-random state, created when the factory imported numpy.random, is reseeded in every child (Python's own
-``random`` reseeds itself at fork).
+random state, created when the factory imported numpy.random, is reseeded in every child
+(Python's own ``random`` reseeds itself at fork).
 
 The kernelspec's launcher (``course.grading.launcher``, the client side of the protocol) finds
 the factory's socket in its environment and asks it for a kernel; the factory answers with the

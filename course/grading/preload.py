@@ -28,8 +28,8 @@ def notebook_imports(notebooks: Iterable[Path]) -> set[str]:
     """The modules the code cells of ``notebooks`` import by name, with the parts they load lazily.
 
     Read from the instructor's source notebooks (what a submission of them will import, its
-    demonstrations left out as grading leaves them), never
-    from a submission: the factory runs no student's code, and preloads nothing a student names.
+    demonstrations left out as grading leaves them), never from a submission: the factory runs
+    no student's code, and preloads nothing a student names.
     Only the assignments being graded count: a factory grading notebook 04 has no use for
     scikit-learn, whose import is a sixth of a factory's start.
     """

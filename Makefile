@@ -11,7 +11,7 @@ UV_VERSION := 0.13.8
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: release test lint lab formgrader clean sandbox-tools
+.PHONY: release test lint lab formgrader student-package clean sandbox-tools
 
 release: $(READY) sandbox-tools
 	$(BIN)/python -m course.grading.pipeline
@@ -50,6 +50,13 @@ formgrader: $(READY)
 	mkdir -p exchange
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(ALLOW_ROOT) --LabApp.default_url=/formgrader
 
+# What students receive instead of this repository: release/ notebooks, the helpers' wheel, exact
+# pins, a bilingual README, as dist/<name>/ and dist/<name>.zip. `make student-package LANGS=pl`
+# for Polish only; LANGS="pl en both" builds all three.
+LANGS ?= both
+student-package: $(READY)
+	$(BIN)/python -m course.grading.handout.package --lang $(LANGS)
+
 $(READY): requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,5 +72,5 @@ $(READY): requirements.txt
 	touch $(READY)
 
 clean:
-	rm -rf $(VENV) gradebook.db expected submitted feedback exchange
+	rm -rf $(VENV) gradebook.db expected submitted feedback exchange dist
 	find autograded -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

@@ -24,19 +24,19 @@ KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugg
 LAZY_PARTS = {"sympy": ("sympy.codegen.ast", "sympy.combinatorics", "sympy.tensor.tensor")}
 
 
-def notebook_imports(notebooks: Iterable[Path]) -> set[str]:
+def notebook_imports(notebooks: Iterable[Path], demos: bool = False) -> set[str]:
     """The modules the code cells of ``notebooks`` import by name, with the parts they load lazily.
 
     Read from the instructor's source notebooks (what a submission of them will import, its
-    demonstrations left out as grading leaves them), never from a submission: the factory runs
-    no student's code, and preloads nothing a student names.
+    demonstrations left out as grading leaves them, unless ``demos``: students run those too),
+    never from a submission: the factory runs no student's code, and preloads nothing a student names.
     Only the assignments being graded count: a factory grading notebook 04 has no use for
     scikit-learn, whose import is a sixth of a factory's start.
     """
     modules: set[str] = set()
     for path in notebooks:
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type != "code" or is_demo(cell):  # grading skips demonstrations
+            if cell.cell_type != "code" or (is_demo(cell) and not demos):  # grading skips demonstrations
                 continue
             lines = [line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))]
             try:

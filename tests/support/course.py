@@ -6,6 +6,7 @@ same way: a change to the course's layout (a new folder to copy, a different sub
 is made here once, not in every test that fakes a class.
 """
 
+import re
 import shutil
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ import nbformat
 from tests.support.nbrun import REPO, nbgrader_meta
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+REGIONS = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
 
 
 def copy_course(target: Path, assignments: Iterable[str] | None = None) -> Path:
@@ -101,3 +103,31 @@ def partly_solved(source: Path, release: Path, choose: Callable[[list[str]], Col
         if grade_id in solved and nbgrader_meta(cell).get("solution"):
             cell.source = student_code(answers[grade_id])
     return notebook
+
+
+def _regions(notebook: Path) -> tuple[set[str], str]:
+    """The stripped lines of ``notebook``'s solution and hidden-test regions, and its text without them."""
+    text = "\n".join(cell.source for cell in nbformat.read(notebook, as_version=4).cells)
+    secret = {line.strip() for match in REGIONS.finditer(text) for line in match.group(2).splitlines()}
+    return secret, REGIONS.sub("", text)
+
+
+def secret_lines(notebook: Path) -> set[str]:
+    """Lines of solution and hidden-test regions that appear nowhere else in the source notebook.
+
+    Lines the student also sees elsewhere (a blank line, `return grads[::-1]` printed in the
+    text) cannot leak anything, so they are left out.
+    """
+    secret, public = _regions(notebook)
+    return {line for line in secret if len(line) > 3 and line not in public}
+
+
+def course_secret_lines(notebooks: Iterable[Path]) -> set[str]:
+    """The secret lines of every notebook, less those any notebook shows the student.
+
+    A line can be one notebook's solution and another's given code (02 gives the sigmoid that 01
+    asks for): finding it in a package that holds both notebooks gives nothing away.
+    """
+    regions = [_regions(notebook) for notebook in notebooks]
+    public = {line.strip() for _, text in regions for line in text.splitlines()}
+    return {line for secret, _ in regions for line in secret if len(line) > 3 and line not in public}

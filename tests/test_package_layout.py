@@ -12,7 +12,7 @@ from tests.support.nbrun import REPO
 
 COURSE = REPO / "course"
 HELPERS = sorted(COURSE.glob("*.py"))
-GRADING = sorted((COURSE / "grading").glob("*.py"))
+GRADING = sorted((COURSE / "grading").rglob("*.py"))
 MAX_LINES = 300
 
 

@@ -124,6 +124,8 @@ def test_the_readme_gives_two_commands_the_language_and_every_notebook(dist, lan
         ".venv/bin/jupyter lab",
     ]
     assert package.LANGUAGE_LINES[lang] in readme
+    polish, english = package.LANGUAGE_LINES[lang].split(" / ")
+    assert "Notatniki" in polish and "Notebooks" in english  # each language says it in its own words
     assert all(f"`{name}`" in readme for name in RELEASED)
     assert "$" not in readme.replace("```sh", "")  # every placeholder filled
 

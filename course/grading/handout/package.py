@@ -36,7 +36,7 @@ LANGUAGE_LINES = {
     "Notebooks in Polish and English (every text cell in both languages).",
     "pl": f"Notatniki po polsku; wersja angielska jest w pakiecie `{PACKAGE}-en`. / "
     f"Notebooks in Polish; the English version is in the package `{PACKAGE}-en`.",
-    "en": f"Notebooks in English; the Polish version is in the package `{PACKAGE}-pl`. / "
+    "en": f"Notatniki po angielsku; wersja polska jest w pakiecie `{PACKAGE}-pl`. / "
     f"Notebooks in English; the Polish version is in the package `{PACKAGE}-pl`.",
 }
 

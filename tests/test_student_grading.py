@@ -67,13 +67,21 @@ def rows_of(entries: dict, student: str) -> dict:
     return {key[1:]: value for key, value in entries.items() if key[0] == student}
 
 
-def code_cells(root: Path, student: str) -> dict[str, list[tuple[str, tuple]]]:
-    """Per autograded notebook, each code cell's source and what it output (errors by name, the rest by kind)."""
+def code_cells(root: Path, student: str) -> dict[str, list[tuple[str, tuple, dict]]]:
+    """Per autograded notebook, each code cell's source, its errors and what it printed per stream.
+
+    Printed text is joined per stream: how it falls into chunks depends on the kernel's timing.
+    """
     outline = {}
     for path in sorted((root / "autograded" / student).glob("*/*.ipynb")):
         cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
         outline[path.name] = [
-            (c.source, tuple(o.get("ename") or o.get("text") or o["output_type"] for o in c.outputs)) for c in cells
+            (
+                c.source,
+                tuple(o.get("ename") or o["output_type"] for o in c.outputs if o["output_type"] != "stream"),
+                {name: "".join(o.text for o in c.outputs if o.get("name") == name) for name in ("stdout", "stderr")},
+            )
+            for c in cells
         ]
     return outline
 

@@ -5,6 +5,7 @@ nbgrader does (jupyter_client, the course's kernelspec) in one student's folder 
 the student's code can reach.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ from jupyter_client.manager import KernelManager
 
 from course.grading import kernel_factory, launcher, sandbox
 from course.grading.preload import KERNEL_MODULES
+from tests.support.network import REACH, listening
 
 pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
 
@@ -63,7 +65,7 @@ class Kernel:
 
     def __init__(self, folder: Path) -> None:
         self.km = KernelManager(kernel_name=sandbox.KERNEL_NAME)
-        self.km.connection_file = str(launcher.connection_file() or "")
+        self.channels = launcher.private_channels(self.km)
         self.km.start_kernel(cwd=str(folder))
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -86,6 +88,7 @@ class Kernel:
     def close(self) -> None:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
+        shutil.rmtree(self.channels, ignore_errors=True)
 
     def __enter__(self) -> "Kernel":
         return self
@@ -124,6 +127,16 @@ def test_a_forked_kernel_is_warm_and_sees_only_its_own_folder(course):
     assert not (workdirs / "planted.txt").exists()
 
 
+def test_a_forked_kernel_has_no_network(course):
+    workdirs, _ = course
+    with listening() as addresses, Kernel(workdirs / "ada" / "a1") as kernel:
+        assert kernel.run("import sys; print('numpy' in sys.modules)") == "True", "not a forked kernel"
+        out = kernel.run(REACH.format(addresses=addresses))
+    interfaces, reached = json.loads(out)
+    assert interfaces == ["lo"] and len(reached) == len(addresses) >= 1, out
+    assert "connected" not in reached, f"a forked grading kernel reached {addresses}: {out}"
+
+
 @LOCATIONS
 def test_each_kernel_is_a_fresh_process_with_its_own_random_state(course):
     workdirs, _ = course
@@ -140,7 +153,7 @@ def test_a_folder_outside_the_factorys_is_refused_and_started_cold(course, tmp_p
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    connection = launcher.connection_file()
+    connection = launcher.private_channels(KernelManager()) / "kernel.json"
     connection.write_text("{}")
     assert launcher.attach(os.environ[launcher.SOCKET_ENV], str(connection)) is None
     with Kernel(elsewhere) as kernel:  # the launcher falls back to a fresh bwrap sandbox

@@ -1,5 +1,6 @@
 """The grading kernel: what student code can and cannot reach from inside bubblewrap."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,12 +10,14 @@ from pathlib import Path
 
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course.grading import pipeline, sandbox
+from course.grading import launcher, pipeline, sandbox
 from tests.support.course import copy_course, submit
 from tests.support.nbrun import REPO, source_notebooks
+from tests.support.network import REACH, listening
 
 pytestmark = pytest.mark.slow  # real kernels, sandboxes, nbgrader runs or a browser
 
@@ -24,14 +27,15 @@ def run_sandboxed(folder, *sources: str) -> list[str]:
     return each cell's stdout, or its error as 'ERROR <name>: <message>'."""
     sandbox.install()
     notebook = new_notebook(cells=[new_code_cell(s) for s in sources])
+    km = KernelManager(kernel_name=sandbox.KERNEL_NAME)
+    channels = launcher.private_channels(km)  # the sandbox has no network: Unix sockets, as grading uses
     client = NotebookClient(
-        notebook,
-        kernel_name=sandbox.KERNEL_NAME,
-        timeout=60,
-        allow_errors=True,
-        resources={"metadata": {"path": str(folder)}},
+        notebook, km=km, timeout=60, allow_errors=True, resources={"metadata": {"path": str(folder)}}
     )
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        shutil.rmtree(channels, ignore_errors=True)
     results = []
     for cell in notebook.cells:
         errors = [o for o in cell.outputs if o.output_type == "error"]
@@ -111,6 +115,14 @@ def test_no_capabilities_and_no_view_of_the_graders_processes(tmp_path):
     assert out[2].startswith("ERROR FileNotFoundError"), out[2]
     assert out[3].startswith("ERROR ProcessLookupError"), out[3]
     assert out[4] == "True", "only the sandbox's own processes are visible"
+
+
+def test_no_network_not_even_the_graders_loopback(tmp_path):
+    with listening() as addresses:
+        (out,) = run_sandboxed(tmp_path, REACH.format(addresses=addresses))
+    interfaces, reached = json.loads(out)
+    assert interfaces == ["lo"] and len(reached) == len(addresses) >= 1, out
+    assert "connected" not in reached, f"a grading kernel reached {addresses}: {out}"
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ cell whose records differ gets its outputs replaced by one error naming the fail
 nbgrader scores it zero whatever the student's code did to the kernel.
 """
 
+import shutil
 from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
@@ -47,13 +48,16 @@ class SandboxedExecute(Execute):
         sandbox.install()
         self.kernel_name = sandbox.KERNEL_NAME
         self._died_in: int | None = None
-        return super().preprocess(nb, resources, km)
+        self._channels: Path | None = None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self._channels is not None:
+                shutil.rmtree(self._channels, ignore_errors=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        warm = launcher.connection_file()  # grading in parallel: the worker's factory forks it
-        if warm is not None:
-            km.connection_file = str(warm)
+        self._channels = launcher.private_channels(km)  # no network in the sandbox: Unix sockets
         return km
 
     def preprocess_cell(self, cell, resources, index):

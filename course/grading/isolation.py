@@ -66,7 +66,10 @@ def drop_capabilities() -> None:
 
 
 def isolate(workdirs: Path, workdir: Path, runtime: Path, connection_file: Path, sockets: Path) -> None:
-    """Narrow this (forked) process to one submission folder and one connection file; irreversible.
+    """Narrow this (forked) process to one submission folder and one connection folder; irreversible.
+
+    The connection folder holds the kernel's connection file and its Unix sockets (the sandbox has
+    no network): only this kernel's, one folder per kernel under ``runtime``.
 
     A fresh tmpfs replaces the factory's /tmp at the end. What must stay reachable but lies under
     /tmp (a course in a temporary folder, the worker's scratch) is bound into the fresh one at the
@@ -82,11 +85,11 @@ def isolate(workdirs: Path, workdir: Path, runtime: Path, connection_file: Path,
     fresh = tmp / f".fresh-{os.getpid()}"  # on the factory's /tmp, shared with it: hence the pid
     fresh.mkdir(exist_ok=True)
     _mount("tmpfs", fresh, "tmpfs", MS_NOSUID | MS_NODEV)
-    for folder, keep in ((workdirs, workdir), (runtime, connection_file)):
+    for stage, (folder, keep) in enumerate(((workdirs, workdir), (runtime, connection_file.parent))):
         if keep.is_relative_to(tmp):
             bind_into(keep, fresh / keep.relative_to(tmp))
         else:
-            keep_only(folder, keep, fresh / f".stage-{keep.name}")  # one each: a folder's, then a file's
+            keep_only(folder, keep, fresh / f".stage-{stage}")
     for path in map(Path, sandbox.READ_ONLY):  # e.g. a course cloned under /tmp, with its .venv
         if path.is_relative_to(tmp) and path != tmp:
             bind_into(path, fresh / path.relative_to(tmp))

@@ -152,8 +152,8 @@ def refusal(request: dict, workdirs: Path, runtime: Path) -> str | None:
     workdir, connection = Path(request["cwd"]), Path(request["connection_file"])
     if not workdir.is_relative_to(workdirs) or workdir == workdirs or not workdir.is_dir():
         return f"{workdir} is not a submission folder under {workdirs}"
-    if connection.parent != runtime or not connection.is_file():
-        return f"{connection} is not a connection file in {runtime}"
+    if connection.parent.parent != runtime or not connection.is_file():
+        return f"{connection} is not a connection file in a folder of {runtime}"
     return None
 
 
@@ -161,15 +161,15 @@ def probe(sockets: Path) -> str | None:
     """Fork a child that isolates itself as a kernel would; None if it worked, else why not."""
     folder = sockets / "probe"
     (folder / "work" / "student").mkdir(parents=True, exist_ok=True)
-    (folder / "runtime").mkdir(exist_ok=True)
-    (folder / "runtime" / "kernel.json").touch()
+    (folder / "runtime" / "kernel").mkdir(parents=True, exist_ok=True)
+    (folder / "runtime" / "kernel" / "kernel.json").touch()
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(reader)
         try:
             work, runtime = folder / "work", folder / "runtime"
-            isolation.isolate(work, work / "student", runtime, runtime / "kernel.json", sockets)
+            isolation.isolate(work, work / "student", runtime, runtime / "kernel" / "kernel.json", sockets)
             missing = [path for path in sandbox.READ_ONLY if not Path(path).is_dir()]
             os.write(writer, f"FileNotFoundError: {missing} hidden".encode() if missing else b"ok")
         except BaseException as error:  # noqa: BLE001

@@ -31,21 +31,30 @@ from course.grading.lifetime import die_with_parent
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from jupyter_client.manager import KernelManager
+
 SOCKET_ENV = "BACKPROP_KERNEL_FACTORY"
 
 
-def connection_file() -> Path | None:
-    """Where the next kernel's connection file must go when a factory serves this process's kernels.
+def private_channels(km: KernelManager) -> Path:
+    """Give ``km``'s kernel Unix-socket channels in a folder of its own; return the folder.
 
-    jupyter_client would write it to the grader's /tmp, which the factory cannot see; the
-    worker's runtime folder is bound into the factory's sandbox. Called on the grader's side.
+    The sandbox has no network at all (``bwrap --unshare-net``), so the grader talks to the kernel
+    over ZMQ's ``ipc`` transport: socket files beside the connection file, in a fresh folder that
+    only this kernel's sandbox sees (another kernel's sockets and key stay out of its reach). While
+    a factory serves this process's kernels the folder is in the worker's runtime folder, which is
+    bound into the factory's sandbox; else it is a new temporary folder, bound into the cold
+    sandbox. The caller removes the folder when the kernel has stopped. Called on the grader's side.
     """
-    import uuid
+    import tempfile
     from pathlib import Path
 
-    if not os.environ.get(SOCKET_ENV):
-        return None
-    return Path(os.environ["JUPYTER_RUNTIME_DIR"]) / f"kernel-{uuid.uuid4().hex}.json"
+    runtime = os.environ["JUPYTER_RUNTIME_DIR"] if os.environ.get(SOCKET_ENV) else None
+    folder = Path(tempfile.mkdtemp(prefix="k", dir=runtime))
+    km.transport = "ipc"
+    km.connection_file = str(folder / "kernel.json")
+    km.ip = str(folder / "ipc")  # the sockets: ipc-<port>; short, as a socket path has 107 bytes at most
+    return folder
 
 
 def attach(address: str, connection_file: str) -> int | None:
@@ -90,7 +99,7 @@ def launch_kernel(connection_file: str) -> None:
 
     connection = Path(connection_file).resolve()
     command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection)]
-    argv = sandbox.bwrap_command(Path.cwd().resolve(), command, writable=(connection,))
+    argv = sandbox.bwrap_command(Path.cwd().resolve(), command, writable=(connection.parent,))
     sandbox.limit_resources()
     os.execv(argv[0], argv)
 

@@ -18,7 +18,10 @@ mount over the read-only binds) and could reach the grader's files through
 its own processes. ipykernel's parent poller is switched off (``JPY_PARENT_PID`` unset): it would
 mistake bwrap, PID 1 in there, for a dead parent; ``--die-with-parent`` ends the kernel instead.
 
-Not isolated: the network namespace (the kernel talks to the grader over loopback TCP).
+The kernel has its own, empty network namespace: no interface but a loopback of its own, so no
+connection to anything, a gradebook server on the grader's loopback included. The grader talks to
+it over ZMQ's ``ipc`` transport, Unix sockets in the kernel's connection folder
+(``course.grading.launcher.private_channels``).
 """
 
 import json
@@ -117,6 +120,7 @@ def bwrap_command(workdir: Path, command: list[str], writable: tuple[Path, ...] 
         "--uid", str(UID), "--gid", str(UID),
         "--unshare-pid",
         "--cap-drop", "ALL",
+        "--unshare-net",  # no network at all: not the gradebook server, not the grader's loopback
         "--unshare-ipc",
         "--unshare-uts",
         "--tmpfs", "/tmp",  # first: the binds below may lie under /tmp and must not be hidden by it

@@ -4,6 +4,7 @@ Every path is anchored at this file's folder, so a copy of the course (a test's 
 folder, an instructor's checkout) grades into its own gradebook and never touches another's.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,10 +19,13 @@ if (COURSE_ROOT / "course").is_dir() and str(COURSE_ROOT) not in sys.path:
 
 c.CourseDirectory.course_id = "backprop"
 c.CourseDirectory.root = str(COURSE_ROOT)
-# The embedded SQLite gradebook lives in the course root (git-ignored).
-c.CourseDirectory.db_url = f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
-# A local exchange inside the course, never /srv or /usr/local/share.
-c.Exchange.root = str(COURSE_ROOT / "exchange")
+# The gradebook: on one instructor's machine an embedded SQLite file in the course root
+# (git-ignored); on a class server a database server, e.g.
+# BACKPROP_GRADEBOOK_URL=postgresql+psycopg://instructor@/backprop?host=/var/run/postgresql
+c.CourseDirectory.db_url = os.environ.get("BACKPROP_GRADEBOOK_URL") or f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
+# nbgrader's exchange: a local one inside the course on one machine; the server's shared folder
+# (deploy/, e.g. /srv/nbgrader/exchange) through BACKPROP_EXCHANGE.
+c.Exchange.root = os.environ.get("BACKPROP_EXCHANGE") or str(COURSE_ROOT / "exchange")
 
 # Only notebooks and the data files they read reach release/ and autograded/.
 c.CourseDirectory.include = ["*.ipynb", "*.csv", "*.npz", "*.npy", "*.json", "*.txt"]

@@ -1,12 +1,16 @@
 """The single-writer gradebook merge: what autograding wrote for a submission, copied all or nothing.
 
-SQLite takes one writer at a time, and nbgrader's preprocessors commit many small transactions
-per notebook. So a parallel run snapshots the course gradebook (the assignments' cells and
-checksums from ``generate_assignment`` are all a worker needs), every worker grades into its own
-copy and reads back what autograding wrote for the submission (``read_recorded``), and the
-parent process alone applies it to the course gradebook (``merge``), one transaction per
-submission. The merge goes through nbgrader's ``update_or_create_*`` calls, keyed by (student,
-assignment, notebook, cell) under the schema's unique constraints: an interrupted run keeps every
+nbgrader's preprocessors commit many small transactions per notebook, and SQLite takes one
+writer at a time. So a parallel run snapshots the course gradebook into a private SQLite file (the
+assignments' cells and checksums from ``generate_assignment`` are all a worker needs), every
+worker grades into its own copy and reads back what autograding wrote for the submission
+(``read_recorded``), and the parent process alone applies it to the course gradebook (``merge``),
+one transaction per submission. The course gradebook may be SQLite (one instructor's machine) or
+a database server such as PostgreSQL (a class server): workers never connect to the server, so
+a grading run holds one connection to it, and nothing is written there but whole submissions.
+
+The merge goes through nbgrader's ``update_or_create_*`` calls, keyed by (student, assignment,
+notebook, cell) under the schema's unique constraints: an interrupted run keeps every
 submission merged so far, and merging a submission again overwrites instead of adding, which is
 what lets the submissions of a worker that died simply be graded again.
 """
@@ -19,8 +23,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Base, Gradebook, MissingEntry
+from sqlalchemy import Column, MetaData, String, Table, create_engine, make_url
 from sqlalchemy.exc import SAWarning
+
+# nbgrader stamps every gradebook with its schema's alembic revision, outside its own metadata.
+ALEMBIC_VERSION = Table("alembic_version", MetaData(), Column("version_num", String(32), nullable=False))
 
 
 @dataclass(frozen=True)
@@ -48,18 +56,41 @@ class Recorded:
         return len({cell.notebook for cell in self.grades + self.comments})
 
 
-def sqlite_path(db_url: str) -> Path:
-    """The file behind a ``sqlite:///`` gradebook URL; other databases are not supported here."""
-    prefix = "sqlite:///"
-    if not db_url.startswith(prefix) or db_url == prefix + ":memory:":
-        raise ValueError(f"parallel grading needs an SQLite file gradebook, got {db_url!r}")
-    return Path(db_url[len(prefix) :])
+def sqlite_file(db_url: str) -> Path | None:
+    """The file behind a ``sqlite:///`` gradebook URL; None for a database server's URL."""
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    if not url.database or url.database == ":memory:":
+        raise ValueError(f"a gradebook in memory cannot be shared with grading workers: {db_url!r}")
+    return Path(url.database)
 
 
-def snapshot(source: Path, target: Path) -> None:
-    """A consistent copy of the gradebook, even if another program has it open (SQLite backup API)."""
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
+def snapshot(db_url: str, target: Path) -> None:
+    """A consistent private SQLite copy of the course gradebook at ``db_url``, in ``target``.
+
+    An SQLite gradebook is copied with SQLite's backup API, consistent even while another program
+    (the formgrader) has it open. A server's gradebook is read table by table in one
+    repeatable-read transaction into nbgrader's own schema, so the copy is one moment's state.
+    """
+    path = sqlite_file(db_url)
+    if path is not None:
+        with closing(sqlite3.connect(path)) as src, closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+        return
+    source, copy = create_engine(db_url), create_engine(f"sqlite:///{target}")
+    try:
+        tables = [*Base.metadata.sorted_tables, ALEMBIC_VERSION]
+        Base.metadata.create_all(copy)
+        ALEMBIC_VERSION.create(copy)
+        with source.connect().execution_options(isolation_level="REPEATABLE READ") as read, copy.begin() as write:
+            for table in tables:
+                rows = [dict(row._mapping) for row in read.execute(table.select())]
+                if rows:
+                    write.execute(table.insert(), rows)
+    finally:
+        source.dispose()
+        copy.dispose()
 
 
 def read_recorded(db_url: str, assignment: str, student: str) -> Recorded | None:

@@ -59,7 +59,7 @@ def grade(
         scratch = Path(scratch_dir)
         preload = for_assignments(root, [task.assignment for task in tasks])
         settings = Settings(root, scratch / "snapshot.db", scratch, parent=os.getpid(), warm=warm, preload=preload)
-        merge.snapshot(merge.sqlite_path(db_url), settings.snapshot)
+        merge.snapshot(db_url, settings.snapshot)
         bar = tqdm(
             total=len(tasks),
             unit="student" if single else "submission",

@@ -15,8 +15,10 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
+from sqlalchemy import create_engine, inspect, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from course.grading.merge import sqlite_path
+from course.grading.merge import sqlite_file
 from course.grading.scores import gradebook_url
 
 
@@ -38,6 +40,30 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def check_gradebook(db_url: str) -> None:
+    """Raise a clear error unless ``db_url`` is a gradebook that ``generate_assignment`` has made.
+
+    Opening nbgrader's ``Gradebook`` on a missing SQLite file or an empty database would create
+    an empty gradebook there instead of saying that the URL is wrong.
+    """
+    try:
+        path = sqlite_file(db_url)
+    except ValueError as error:
+        raise GradingError(str(error)) from None
+    if path is not None and not path.is_file():
+        raise GradingError(f"no gradebook at {path}: run `nbgrader generate_assignment` first")
+    engine = create_engine(db_url)
+    try:
+        tables = inspect(engine).get_table_names()
+    except SQLAlchemyError as error:
+        where = make_url(db_url).render_as_string(hide_password=True)
+        raise GradingError(f"cannot open the gradebook {where}: {error.orig or error}") from None
+    finally:
+        engine.dispose()
+    if "assignment" not in tables:
+        raise GradingError(f"the gradebook {db_url} is empty: run `nbgrader generate_assignment` first")
 
 
 def released_assignments(db_url: str) -> list[str]:
@@ -74,12 +100,7 @@ def find_tasks(root: Path, assignments: Iterable[str], students: Iterable[str] |
 def plan(root: Path, assignments: list[str] | None, students: list[str] | None = None) -> tuple[str, list[Task]]:
     """Check the course can be graded and list the submissions: (gradebook URL, tasks)."""
     db_url = gradebook_url(root)
-    try:
-        path = sqlite_path(db_url)
-    except ValueError as error:
-        raise GradingError(str(error)) from None
-    if not path.is_file():
-        raise GradingError(f"no gradebook at {path}: run `nbgrader generate_assignment` first")
+    check_gradebook(db_url)
     known = released_assignments(db_url)
     chosen = assignments or known
     unknown = sorted(set(chosen) - set(known))

@@ -11,7 +11,7 @@ UV_VERSION := 0.13.8
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: release test lint lab formgrader student-package clean sandbox-tools
+.PHONY: release test lint lab formgrader student-package clean sandbox-tools server-tools
 
 release: $(READY) sandbox-tools
 	$(BIN)/python -m course.grading.pipeline
@@ -19,7 +19,7 @@ release: $(READY) sandbox-tools
 # Three pytest-xdist workers, one module at a time each (module fixtures are built once): the
 # end-to-end tests spend much of their time waiting on kernels, timeouts and the browser, so a
 # third worker keeps both cores busy. `pytest -m "not slow" tests` is the quick loop (README).
-test: lint sandbox-tools
+test: lint sandbox-tools server-tools
 	$(BIN)/python -m pytest -n 3 --dist loadfile --nbval-lax source tests
 
 # ruff lints everything, notebooks included, and keeps the Python files in its format (`ruff format .` fixes it).
@@ -36,6 +36,17 @@ sandbox-tools:
 	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null; }; \
 	  else \
 	    echo "bubblewrap (bwrap) is required for grading: install it, e.g. sudo apt-get install bubblewrap" >&2; exit 1; \
+	  fi; }
+
+# The class-server tests start a real PostgreSQL (tests/support/postgres.py): Debian's server
+# programs, installed when missing and running as root (elsewhere those tests skip and say why).
+server-tools:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing PostgreSQL (Debian package) for the class-server tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; } || \
+	    echo "PostgreSQL could not be installed: the class-server tests will skip" >&2; \
 	  fi; }
 
 # Students: JupyterLab on the released notebooks (nbgrader's Validate button in the toolbar).

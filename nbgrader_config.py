@@ -58,5 +58,13 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+# Feedback without the hidden tests' code: each check's name, result and the mistake it shows
+# (course/grading/feedback.py). c.HideHiddenTests.hide = False gives nbgrader's feedback, code included.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "course.grading.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
 # A submission with a deleted test cell gets it back (and its tests run) instead of losing track.
 c.OverwriteCells.add_missing_cells = True

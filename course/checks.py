@@ -8,13 +8,15 @@ came back; the grader compares those records, outside the kernel, with the recor
 reference solution produced on the same inputs (``course.grading.autograding``). Forging a record means
 knowing the reference's answer on an unseen input, which is solving the exercise.
 
-A record is plain JSON: ``{"name", "value", "rtol", "atol"}``. Values are numbers, booleans,
+A record is plain JSON: ``{"name", "value", "rtol", "atol"}`` (and ``"earns": false`` for a
+property check). Values are numbers, booleans,
 strings, ``None``, lists and numpy arrays (encoded with their shape). The tolerances used are
 those of the reference's record, never the student's.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,17 +45,24 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot record a value of type {type(value).__name__}: record numbers or arrays")
 
 
-def record(name: str, value: Any, *, rtol: float = 1e-7, atol: float = 1e-12) -> None:
+def record(name: str, value: Any, *, rtol: float = 1e-7, atol: float = 1e-12, earns: bool = True) -> None:
     """Record ``value`` under ``name`` for the grader to compare with the reference solution.
 
     A value that cannot even be encoded (an object pretending to be a number, say) is recorded
     as an error string, so the check fails instead of the whole cell.
+
+    ``earns=False`` marks a check of a property that code which computes nothing also has (its
+    input left unchanged, a result's type, reproducibility): a grade cell earns points only when
+    one of its other checks, an answer on an unseen input, passes; failing it still costs a share
+    (``course.grading.scoring``). The reference's mark counts, never the student's.
     """
     try:
         encoded = encode(value)
     except TypeError as error:
         encoded = f"<unrecordable: {error}>"
     payload = {"name": str(name), "value": encoded, "rtol": float(rtol), "atol": float(atol)}
+    if not earns:
+        payload["earns"] = False
     if _sink is not None:
         _sink.append(payload)
         return
@@ -134,27 +143,44 @@ def _kind(value: Any) -> str:
     return repr(value)
 
 
-def compare(expected: list[dict], actual: list[dict]) -> list[str]:
-    """Why ``actual`` records do not match the reference's ``expected`` ones (empty: they match).
+@dataclass(frozen=True)
+class Verdict:
+    """One hidden check's outcome: its name, and why it failed (nothing when it passed)."""
+
+    name: str
+    problems: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def verdicts(expected: list[dict], actual: list[dict]) -> list[Verdict]:
+    """Each of the reference's ``expected`` records judged against the ``actual`` ones, in order.
 
     Records are matched in order and by name, so a check that did not run, ran twice or was
-    renamed is reported, not skipped.
+    renamed fails, not skipped. Records beyond the reference's are one more failed verdict.
     """
-    problems = []
+    results = []
     for index, reference in enumerate(expected):
         name = reference["name"]
-        if index >= len(actual):
-            problems.append(f"hidden check {name!r} did not run")
-            continue
-        got = actual[index]
-        if not isinstance(got, dict) or got.get("name") != name:
-            problems.append(f"hidden check {name!r} did not run (something else was recorded in its place)")
-            continue
-        try:
-            rtol, atol = reference["rtol"], reference["atol"]
-            problems.extend(_differences(reference["value"], got.get("value"), rtol, atol, name))
-        except (TypeError, ValueError, KeyError, AttributeError):
-            problems.append(f"hidden check {name!r} produced a malformed record")
+        got = actual[index] if index < len(actual) else None
+        if got is None:
+            problems = [f"hidden check {name!r} did not run"]
+        elif not isinstance(got, dict) or got.get("name") != name:
+            problems = [f"hidden check {name!r} did not run (something else was recorded in its place)"]
+        else:
+            try:
+                rtol, atol = reference["rtol"], reference["atol"]
+                problems = list(_differences(reference["value"], got.get("value"), rtol, atol, name))
+            except (TypeError, ValueError, KeyError, AttributeError):
+                problems = [f"hidden check {name!r} produced a malformed record"]
+        results.append(Verdict(name, tuple(problems)))
     if len(actual) > len(expected):
-        problems.append(f"{len(actual) - len(expected)} unexpected extra records")
-    return problems
+        results.append(Verdict("extra records", (f"{len(actual) - len(expected)} unexpected extra records",)))
+    return results
+
+
+def compare(expected: list[dict], actual: list[dict]) -> list[str]:
+    """Why ``actual`` records do not match the reference's ``expected`` ones (empty: they match)."""
+    return [problem for verdict in verdicts(expected, actual) for problem in verdict.problems]

@@ -29,3 +29,6 @@ def test_pasted_answers_fail_every_grade_cell(path, reference_runs):
     run = run_pasted(path, expected=reference_runs(path).records)
     passed = [g for g, e in run.grades.items() if e is None]
     assert run.grades and not passed, f"pasted numbers earned the points of {passed}"
+    # Points are shared among a cell's hidden checks once one answer is right: none may be.
+    earning = {g: names for g, names in run.checks_passed.items() if names}
+    assert not earning, f"pasted numbers pass hidden checks that earn a share of the points: {earning}"

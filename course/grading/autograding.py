@@ -7,9 +7,9 @@ It skips the cells tagged ``demo`` (timings, training runs, plots: read-only cel
 needs, which cost about nine tenths of a notebook's run), leaving a note in their place.
 
 ``VerifyHiddenChecks`` compares, outside the kernel, the records each grade cell displayed
-(``course.checks.record``) with the reference solution's (``course.grading.expectations``). A grade
-cell whose records differ gets its outputs replaced by one error naming the failed checks, so
-nbgrader scores it zero whatever the student's code did to the kernel.
+(``course.checks.record``) with the reference solution's (``course.grading.expectations``) and
+scores the cell by the share of its hidden checks passed, naming the mistakes it recognises
+(``course.grading.scoring``), whatever the student's code did to the kernel.
 """
 
 import shutil
@@ -21,14 +21,9 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
 from traitlets import Bool
 
-from course.checks import compare, records_in_outputs
 from course.grading import expectations, launcher, sandbox
 from course.grading.demos import NOT_RUN_NOTE, is_demo
-
-
-def error_output(ename: str, message: str) -> NotebookNode:
-    """An nbformat error output: nbgrader scores a grade cell holding one as zero."""
-    return NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+from course.grading.scoring import error_output, judged_outputs
 
 
 class SandboxedExecute(Execute):
@@ -86,19 +81,25 @@ class SandboxedExecute(Execute):
 
 
 class VerifyHiddenChecks(NbGraderPreprocessor):
-    """Zero every grade cell whose hidden-check records differ from the reference solution's."""
+    """Score every grade cell by its hidden checks, judged against the reference solution's records.
+
+    The records a cell displayed are compared, outside the kernel, with the reference's
+    (``course.grading.expectations``); the points are shared among the checks passed and each
+    failed check names the mistake it shows (``course.grading.scoring``), whatever the student's
+    code did to the kernel.
+    """
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         root = Path(self.config.CourseDirectory.get("root") or Path.cwd())
         expected = expectations.load(root, info["assignment"], info["notebook"])
         for cell in nb.cells:
-            if cell.cell_type != "code" or not is_grade(cell) or any(o.output_type == "error" for o in cell.outputs):
-                continue  # a cell that failed in the kernel scores zero already, with its own message
+            if cell.cell_type != "code" or not is_grade(cell):
+                continue
             grade_id = cell.metadata.nbgrader.grade_id
-            problems = compare(expected.get(grade_id, []), records_in_outputs(cell.outputs))
-            if problems:
-                summary = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
-                cell.outputs = [error_output("HiddenTestFailed", summary)]
-                self.log.info("%s/%s %s: %s", info["student"], info["notebook"], grade_id, summary)
+            points = float(cell.metadata.nbgrader.points)
+            outputs = judged_outputs(cell.outputs, expected.get(grade_id, []), points)
+            if outputs is not None:
+                cell.outputs = outputs
+                self.log.info("%s/%s %s: judged", info["student"], info["notebook"], grade_id)
         return nb, resources

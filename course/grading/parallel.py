@@ -30,7 +30,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from course.grading import merge, pool
+from course.grading import merge, mistakes, pool
 from course.grading.preload import for_assignments
 from course.grading.reporting import Report, failure_logs, format_summary
 from course.grading.scores import read_scores
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if report.failures:
         print(failure_logs(report), file=sys.stderr)
     print(format_summary(report, scores))
+    print(mistakes.report(args.root.resolve(), sorted({o.task.assignment for o in report.outcomes})))
     return 130 if report.interrupted else (1 if report.failures else 0)
 
 

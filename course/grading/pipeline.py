@@ -11,7 +11,8 @@ For each assignment in ``source/`` it
 then autogrades every submission of those assignments (the examples and any real ones in
 ``submitted/``) into ``autograded/`` with ``course.grading.parallel`` -- nbgrader's own autograder,
 one worker per core, a progress bar -- and finally prints the per-student, per-notebook scores
-read back from the gradebook, followed by any submission nbgrader failed to grade. The examples
+read back from the gradebook, the class's mistakes exercise by exercise (``course.grading.mistakes``,
+also written to ``reports/``), and any submission nbgrader failed to grade. The examples
 make the contract visible at a glance: reference must have full marks, blank zero.
 """
 
@@ -22,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course.grading import parallel, submissions
+from course.grading import mistakes, parallel, submissions
 from course.grading.reporting import Report, failure_lines, failure_logs
 from course.grading.scores import format_table, read_scores
 from course.grading.tasks import GradingError
@@ -113,6 +114,8 @@ def run(root: Path, assignments: list[str] | None = None) -> str:
     return "\n".join(
         [
             format_table(read_scores(root, chosen)),
+            "",
+            mistakes.report(root, chosen),
             *[f"{f.student}/{f.assignment}: {f.message}" for f in findings],
             *failure_lines(report),
         ]

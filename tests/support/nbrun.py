@@ -46,6 +46,7 @@ class Run:
     grades: dict[str, BaseException | None] = field(default_factory=dict)
     errors: dict[str, BaseException] = field(default_factory=dict)
     records: dict[str, list[dict]] = field(default_factory=dict)
+    checks_passed: dict[str, list[str]] = field(default_factory=dict)
     stdout: str = ""
 
     def passed(self, grade_id: str) -> bool:
@@ -93,7 +94,9 @@ def run_notebook(
     ``namespace`` seeds the globals the cells run in. As in autograding, a failing cell is
     recorded (in ``grades`` or ``errors``) and execution goes on with the next one. Each grade
     cell's hidden-check records are kept in ``records``; given the reference's records as
-    ``expected``, a grade cell whose records differ fails, as ``VerifyHiddenChecks`` makes it.
+    ``expected``, a grade cell whose records differ fails, and ``checks_passed`` names the hidden
+    checks that earn (not property checks, ``earns=False``) and passed in each grade cell: grading
+    gives a cell points only when one of those passed.
     What the cells print is kept in ``stdout``.
 
     ``demos=False`` skips the demonstration cells, by the autograder's own rule (``is_demo``), as
@@ -123,7 +126,10 @@ def run_notebook(
                         run.errors[grade_id or cell.get("id")] = error
                 else:
                     if meta.get("grade"):
-                        problems = checks.compare(expected[grade_id], records) if expected is not None else []
+                        verdicts = checks.verdicts(expected[grade_id], records) if expected is not None else []
+                        earning = [r.get("earns", True) for r in expected[grade_id]] if expected is not None else []
+                        run.checks_passed[grade_id] = [v.name for v, e in zip(verdicts, earning) if v.passed and e]
+                        problems = [problem for verdict in verdicts for problem in verdict.problems]
                         run.grades[grade_id] = AssertionError("; ".join(problems)) if problems else None
             if meta.get("grade"):
                 run.records[grade_id] = list(records)

@@ -14,6 +14,7 @@ strings, ``None``, lists and numpy arrays (encoded with their shape). The tolera
 those of the reference's record, never the student's.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from typing import Any
 import numpy as np
 
 MIME_TYPE = "application/vnd.backprop-course.check+json"
+MISTAKE_MIME = "application/vnd.backprop-course.mistake+json"
+# Set in the kernel only while the grader records the reference solution's answers.
+REFERENCE_RUN = "BACKPROP_REFERENCE_RUN"
 
 # Where records go when no kernel is displaying them (in-process test runners set this).
 _sink: list[dict] | None = None
@@ -69,6 +73,40 @@ def record(name: str, value: Any, *, rtol: float = 1e-7, atol: float = 1e-12, ea
     from IPython.display import display
 
     display({MIME_TYPE: payload}, raw=True)
+
+
+def making_reference() -> bool:
+    """Whether this run records the reference solution's answers (never true when a student is graded).
+
+    Hidden tests declare their typical mistakes under ``if making_reference():``, so the wrong
+    variants are computed once, from the reference solution, and never in a student's kernel.
+    """
+    return os.environ.get(REFERENCE_RUN) == "1"
+
+
+def mistake(check: str, kind: str, value: Any, *, pl: str, en: str) -> None:
+    """Declare a typical mistake of hidden check ``check``: the ``value`` it gives on the check's input.
+
+    Computed from the reference solution while its records are made (``making_reference``) and
+    kept with them, outside the sandbox; a student's answer equal to ``value`` (within the check's
+    tolerances) is told ``pl`` / ``en``, which must not quote a value. ``kind`` names the mistake in
+    the class report. Nothing is displayed when no kernel is (in-process test runs).
+    """
+    if _sink is not None:
+        return
+    from IPython.display import display
+
+    payload = {"check": str(check), "kind": str(kind), "pl": str(pl), "en": str(en), "value": encode(value)}
+    display({MISTAKE_MIME: payload}, raw=True)
+
+
+def mistakes_in_outputs(outputs: list[dict]) -> list[dict]:
+    """The mistakes a cell declared, in order, read from its nbformat outputs."""
+    return [
+        output["data"][MISTAKE_MIME]
+        for output in outputs
+        if output.get("output_type") == "display_data" and MISTAKE_MIME in output.get("data", {})
+    ]
 
 
 @contextmanager
@@ -153,6 +191,14 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return not self.problems
+
+
+def matches(expected: Any, actual: Any, rtol: float, atol: float) -> bool:
+    """Whether recorded value ``actual`` equals ``expected`` within the tolerances."""
+    try:
+        return not any(_differences(expected, actual, rtol, atol, ""))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return False
 
 
 def verdicts(expected: list[dict], actual: list[dict]) -> list[Verdict]:

@@ -60,5 +60,5 @@ def test_a_sequence_of_arrays_names_the_first_item_with_a_mistake():
     grads = [(REFERENCE, REFERENCE[0]), (REFERENCE.T, REFERENCE[1])]
     wrong = [(REFERENCE, REFERENCE[0]), (1.4 * REFERENCE.T, REFERENCE[1])]
     found = diagnose(encode(grads), encode(wrong))
-    assert found.kind == "off by a constant factor" and found.en.startswith("item [1]: item [0]: ")
-    assert "(1.4)" in found.en and found.pl.startswith("element [1]: element [0]: ")
+    assert found.kind == "off by a constant factor" and found.en.startswith("item [1][0]: ")
+    assert "(1.4)" in found.en and found.pl.startswith("element [1][0]: ")

@@ -88,9 +88,10 @@ def _first_in_items(expected: list, actual: list) -> Diagnosis | None:
     """The mistake in the first item of a sequence that has one, said with the item's place."""
     for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
         found = diagnose(e, a)
-        if found is not None:
-            where = f"[{index}]"
-            return Diagnosis(found.kind, f"element {where}: {found.pl}", f"item {where}: {found.en}")
+        if found is not None:  # nested places read as one: item [1][0]
+            pl = found.pl.removeprefix("element ") if found.pl.startswith("element [") else f": {found.pl}"
+            en = found.en.removeprefix("item ") if found.en.startswith("item [") else f": {found.en}"
+            return Diagnosis(found.kind, f"element [{index}]{pl}", f"item [{index}]{en}")
     return None
 
 

@@ -10,6 +10,10 @@ recomputed whenever the source notebook or one of the student-facing helpers (``
 whose seeded generators make the hidden inputs and whose ``record`` encodes the answers) changes.
 The grading package is not part of the key: the records are what the reference solution computes,
 and grading code does not compute them (the cells it skips are the ones the notebook tags).
+
+The hidden tests also declare, in this run only (``course.checks.making_reference``), the values
+their typical mistakes give (``course.checks.mistake``); they are kept with the records they
+belong to, so a wrong answer can be named without anything running in a student's kernel.
 """
 
 import hashlib
@@ -22,7 +26,7 @@ from nbclient import NotebookClient
 from nbgrader.utils import is_grade
 
 import course
-from course.checks import records_in_outputs
+from course.checks import REFERENCE_RUN, matches, mistakes_in_outputs, records_in_outputs
 from course.grading.demos import is_demo
 
 HELPERS = Path(course.__file__).resolve().parent  # the student-facing modules, not course/grading/
@@ -53,7 +57,7 @@ def compute(source_notebook: Path, timeout: int = 120) -> dict[str, list[dict]]:
         allow_errors=True,
         resources={"metadata": {"path": str(source_notebook.parent)}},
     )
-    client.execute()
+    client.execute(env={**os.environ, REFERENCE_RUN: "1"})  # the hidden tests declare their mistakes
     records = {}
     for cell in notebook.cells:
         if cell.cell_type != "code" or not is_grade(cell):
@@ -65,7 +69,28 @@ def compute(source_notebook: Path, timeout: int = 120) -> dict[str, list[dict]]:
                 f"{source_notebook}: the reference fails its grade cell {meta['grade_id']}: "
                 f"{errors[0].get('ename')}: {errors[0].get('evalue')}"
             )
-        records[meta["grade_id"]] = records_in_outputs(cell.outputs)
+        records[meta["grade_id"]] = with_mistakes(
+            records_in_outputs(cell.outputs),
+            mistakes_in_outputs(cell.outputs),
+            f"{source_notebook}: {meta['grade_id']}",
+        )
+    return records
+
+
+def with_mistakes(records: list[dict], mistakes: list[dict], where: str) -> list[dict]:
+    """``records`` with each declared mistake under the record of its check (key ``mistakes``).
+
+    A mistake that names no check, or gives the check's right answer, is the author's error: it
+    would never, or always, be diagnosed.
+    """
+    by_name = {record["name"]: record for record in records}
+    for declared in mistakes:
+        record = by_name.get(declared["check"])
+        if record is None:
+            raise ReferenceFailure(f"{where}: mistake {declared['kind']!r} names no hidden check {declared['check']!r}")
+        if matches(record["value"], declared["value"], record["rtol"], record["atol"]):
+            raise ReferenceFailure(f"{where}: mistake {declared['kind']!r} gives the right answer of its check")
+        record.setdefault("mistakes", []).append({k: declared[k] for k in ("kind", "pl", "en", "value")})
     return records
 
 

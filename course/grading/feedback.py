@@ -16,7 +16,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade
 from traitlets import Bool
 
-from course.checks import MIME_TYPE
+from course.checks import MIME_TYPE, MISTAKE_MIME
 from course.grading.scoring import VERDICT_MIME
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*", re.DOTALL | re.MULTILINE)
@@ -37,7 +37,7 @@ class HideHiddenTests(NbGraderPreprocessor):
         kept = []
         for output in cell.outputs:
             data = output.get("data", {})
-            if MIME_TYPE in data or VERDICT_MIME in data:
+            if {MIME_TYPE, MISTAKE_MIME, VERDICT_MIME} & set(data):
                 continue
             if output.get("output_type") == "error":
                 output.traceback = [f"{output.ename}: {output.evalue}"]

@@ -34,6 +34,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from course.checks import REFERENCE_RUN
+
 KERNEL_NAME = "backprop-sandbox"
 MEMORY_LIMIT_MB = int(os.environ.get("BACKPROP_SANDBOX_MEMORY_MB", "2048"))
 CPU_LIMIT_S = int(os.environ.get("BACKPROP_SANDBOX_CPU_SECONDS", "600"))
@@ -99,7 +101,7 @@ READ_ONLY = ("/usr", "/etc", sys.base_prefix, sys.prefix, str(COURSE_PACKAGE))
 # What every sandboxed kernel's environment says, whatever the grader's: IPython and matplotlib
 # get their writable folders on the sandbox's private /tmp, figures render off-screen.
 ENVIRONMENT = {"HOME": "/tmp", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "Agg"}
-UNSET = ("JPY_PARENT_PID",)
+UNSET = ("JPY_PARENT_PID", REFERENCE_RUN)  # REFERENCE_RUN: a student's kernel never declares mistakes
 # Not root inside, even when grading runs as root: whatever the kernel creates still belongs to
 # the grader's user outside, and a kernel forked by course.grading.kernel_factory can map its own user
 # into a nested namespace (mapping root there would need CAP_SETFCAP).

@@ -9,14 +9,15 @@ the share of the checks it passes. Checks of properties that code computing noth
 they count in the share only once one answer on an unseen input is right, so pasted numbers earn 0.
 nbgrader's own partial-credit mechanism carries the score (a numeric ``execute_result`` in the
 cell), so the gradebook, the formgrader and ``nbgrader export`` all show it. A failed check names
-the mistake where ``course.grading.diagnoses`` recognises it.
+the mistake: one the notebook's author declared next to the hidden test (``course.checks.mistake``,
+computed from the reference), else a typical one ``course.grading.diagnoses`` recognises.
 """
 
 from dataclasses import dataclass
 
 from nbformat.notebooknode import NotebookNode
 
-from course.checks import MIME_TYPE, Verdict, records_in_outputs, verdicts
+from course.checks import MIME_TYPE, MISTAKE_MIME, Verdict, matches, records_in_outputs, verdicts
 from course.grading.diagnoses import Diagnosis, diagnose
 
 # A machine-readable summary of the checks, kept in the autograded notebook for the class report.
@@ -42,10 +43,20 @@ def judge(expected: list[dict], outputs: list[dict]) -> list[Judged]:
         if not verdict.passed and index < min(len(expected), len(actual)):
             got = actual[index]
             if isinstance(got, dict) and got.get("name") == verdict.name:
-                diagnosis = diagnose(expected[index]["value"], got.get("value"))
+                diagnosis = named(expected[index], got.get("value")) or diagnose(
+                    expected[index]["value"], got.get("value")
+                )
         earns = index >= len(expected) or expected[index].get("earns", True)
         judged.append(Judged(verdict, diagnosis, earns))
     return judged
+
+
+def named(reference: dict, actual: object) -> Diagnosis | None:
+    """The mistake the notebook's author declared for this check that gives ``actual``, if any."""
+    for declared in reference.get("mistakes", []):
+        if matches(declared["value"], actual, reference["rtol"], reference["atol"]):
+            return Diagnosis(declared["kind"], declared["pl"], declared["en"])
+    return None
 
 
 def share(points: float, judged: list[Judged]) -> float:
@@ -107,7 +118,7 @@ def judged_outputs(outputs: list[dict], expected: list[dict], points: float) -> 
     kept = [
         NotebookNode(o)
         for o in outputs
-        if o.get("output_type") != "execute_result" and MIME_TYPE not in o.get("data", {})
+        if o.get("output_type") != "execute_result" and not {MIME_TYPE, MISTAKE_MIME} & set(o.get("data", {}))
     ]
     new = [*kept, verdict_output(judged, score, points), NotebookNode(output_type="stream", name="stdout", text=text)]
     if score == 0:

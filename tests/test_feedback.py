@@ -15,15 +15,13 @@ from course.grading import expectations, pipeline
 from course.grading.mistakes import KERNEL_OUTCOMES, PARTLY, RIGHT, WRONG
 from course.grading.scores import gradebook_url, read_scores
 from tests.support.course import REGIONS, copy_course, partly_solved, submit
-from tests.support.nbrun import SOURCE
 
 pytestmark = pytest.mark.slow  # nbgrader, real grading kernels, feedback for a small class
 
 ASSIGNMENT, NOTEBOOK = "02_backprop_network", "backprop_network"
-REPO_SOURCE = SOURCE / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 OUTCOMES = {RIGHT, PARTLY, WRONG, *KERNEL_OUTCOMES.values()}
-# Each mistake the notebook's author declared, made by one student as a one-line change to the
-# reference solution: (the solution cell, the right line, the slip), and the mistake's kind.
+# The two mistakes the notebook's author declared (tests/test_named_mistakes.py checks every
+# declared one), each made by one student as a one-line change to the reference solution.
 SLIPS = {
     # right for one example, wrong for a batch (len is the batch size there): half of output_delta's
     # hidden checks pass; the batch exercises' visible tests fail (the student saw that).
@@ -89,13 +87,6 @@ def test_the_export_carries_the_partial_credit(graded):
     with (root / "grades.csv").open() as exported:
         rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(exported)}
     assert rows["len_slip"] == 9.5
-
-
-def test_every_declared_mistake_has_a_slip_here():
-    """A mistake the author declares is tested by a submission that makes it (below)."""
-    reference = expectations.compute(REPO_SOURCE)
-    declared = {m["kind"] for records in reference.values() for r in records for m in r.get("mistakes", [])}
-    assert declared == set(NAMED.values())
 
 
 def test_the_feedback_names_each_check_and_the_mistake_in_both_languages(graded):

@@ -67,6 +67,16 @@ GRADE_CELLS = {
         "test_classifier_init": 1,
         "test_classifier_predict": 1,
     },
+    "07_autodiff_engine": {
+        "test_autodiff_arithmetic": 2,
+        "test_autodiff_pow_exp_log": 2,
+        "test_autodiff_tanh_sigmoid": 1,
+        "test_autodiff_softplus": 2,
+        "test_autodiff_topological_order": 2,
+        "test_autodiff_backpropagate": 2,
+        "test_autodiff_engine": 1,
+        "test_autodiff_network": 3,
+    },
 }
 
 

@@ -77,6 +77,17 @@ GRADE_CELLS = {
         "test_autodiff_engine": 1,
         "test_autodiff_network": 3,
     },
+    "08_modular_capstone": {
+        "test_capstone_dense": 2,
+        "test_capstone_relu": 1,
+        "test_capstone_dropout": 2,
+        "test_capstone_softmax_ce": 2,
+        "test_capstone_l2": 1,
+        "test_capstone_network": 3,
+        "test_capstone_sgd_momentum": 2,
+        "test_capstone_adam": 2,
+        "test_capstone_huber": 3,
+    },
 }
 
 

@@ -16,10 +16,12 @@ def plot_costs(
     costs: Sequence[float],
     ax: Axes | None = None,
     label: str | None = None,
-    xlabel: str = "epoch",
+    xlabel: str = "epoka / epoch",
     log: bool = True,
 ) -> Axes:
-    """Plot one cost per epoch (or per iteration) against its index, starting at 1.
+    """Plot one loss (or cost) per epoch (or per iteration) against its index, starting at 1.
+
+    The axis labels are in Polish and English, as the course's figures are.
 
     A log scale is the default because a cost that falls from 0.1 to 0.001 looks flat after
     the first tenth of a linear plot. Call again on the same ``ax`` to compare runs; a
@@ -36,7 +38,7 @@ def plot_costs(
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("cost")
+    ax.set_ylabel("strata / loss")
     if label is not None:
         ax.legend()
     return ax

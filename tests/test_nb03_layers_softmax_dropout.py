@@ -110,7 +110,8 @@ def test_penalty_derivatives_match_central_differences(reference):
     W = r.uniform(0.1, 2.0, (4, 5)) * r.choice([-1.0, 1.0], (4, 5))
     lam = 0.37
     assert rel_error(ns["l1_penalty_backward"](W, lam), numerical_gradient(lambda: lam * np.sum(np.abs(W)), W)) < TOL
-    assert rel_error(ns["l2_penalty_backward"](W, lam), numerical_gradient(lambda: lam * np.sum(W**2), W)) < TOL
+    # The course's L2 form (CONVENTIONS.md): lam / 2 * sum(W^2), whose gradient is lam * W.
+    assert rel_error(ns["l2_penalty_backward"](W, lam), numerical_gradient(lambda: lam / 2 * np.sum(W**2), W)) < TOL
     assert np.array_equal(ns["l1_penalty_backward"](np.array([0.0, -2.0]), 1.0), [0.0, -1.0]), "sign(0) must be 0"
 
 

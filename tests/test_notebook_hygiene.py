@@ -194,3 +194,80 @@ def test_polish_and_english_cells_say_the_same_things(path):
         words = set(re.findall(r"\w+", pl.source.lower()))
         assert POLISH_LETTERS & set(pl.source) or POLISH_WORDS & words, f"{where}: the 'pl' cell does not look Polish"
         assert not POLISH_LETTERS & set(en.source), f"{where}: the 'en' cell contains Polish letters"
+
+
+# An exercise's heading, in the Polish cell and in its English twin: "### Zadanie 3 (2 pkt)" /
+# "### Exercise 3 (2 points)" ("1 point" for one), optionally followed by ": a title".
+EXERCISE_HEADING = {
+    "pl": re.compile(r"^(#+) Zadanie (\d+) \((\d+) pkt\)(?:: \S.*)?$"),
+    "en": re.compile(r"^(#+) Exercise (\d+) \((\d+) (points?)\)(?:: \S.*)?$"),
+}
+EXERCISE_WORD = {"pl": re.compile(r"^#+\s*Zadani"), "en": re.compile(r"^#+\s*Exercise")}
+
+
+def exercises(path: Path) -> list[dict]:
+    """The notebook's exercises in order: number, points, heading level and the grade cells each owns.
+
+    An exercise owns the grade cells after its heading up to the next exercise heading or the next
+    heading of the same or a higher level (a new section); a grade cell no exercise owns is an error.
+    """
+    found: list[dict] = []
+    current = None
+    for cell in read(path).cells:
+        if cell.cell_type == "markdown":
+            lang = cell.metadata.get("lang")
+            for line in cell.source.splitlines():
+                if not line.startswith("#") or lang not in EXERCISE_HEADING:
+                    continue
+                where = f"{path.name}, cell {cell.get('id')}: {line!r}"
+                match = EXERCISE_HEADING[lang].match(line)
+                assert match or not EXERCISE_WORD[lang].match(line), f"{where}: not the form of an exercise heading"
+                if match and lang == "en":
+                    number, points = int(match[2]), int(match[3])
+                    assert match[4] == ("point" if points == 1 else "points"), f"{where}: 1 point, 2 points"
+                    twin = found[-1] if found else None
+                    assert twin and (twin["number"], twin["points"]) == (number, points), (
+                        f"{where}: the Polish twin's heading says Zadanie {twin and twin['number']} "
+                        f"({twin and twin['points']} pkt)"
+                    )
+                    twin["english"] = True
+                elif match:
+                    current = {"number": int(match[2]), "points": int(match[3]), "level": len(match[1])}
+                    current |= {"grades": {}, "english": False, "where": where}
+                    found.append(current)
+                elif lang == "pl" and current is not None and heading_levels(line)[0] <= current["level"]:
+                    current = None
+        meta = nbgrader_meta(cell)
+        if meta.get("grade"):
+            assert current is not None, (
+                f"{path.name}: grade cell {meta['grade_id']} follows no exercise heading (### Zadanie N (P pkt))"
+            )
+            current["grades"][meta["grade_id"]] = meta["points"]
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_every_exercise_has_a_heading_with_its_points(path):
+    """Each grade cell belongs to one exercise whose Polish and English headings state its number and
+    the sum of its grade cells' points; exercises are numbered 1, 2, 3... in order."""
+    found = exercises(path)
+    assert found, f"{path.name} has no exercise heading"
+    assert [e["number"] for e in found] == list(range(1, len(found) + 1)), (
+        f"{path.name}: exercises numbered out of order"
+    )
+    for exercise in found:
+        where = exercise["where"]
+        assert exercise["english"], f"{where}: its English twin has no 'Exercise N (P points)' heading"
+        assert exercise["grades"], f"{where}: no grade cell follows this exercise heading in its section"
+        total = sum(exercise["grades"].values())
+        assert total == exercise["points"], f"{where}: its grade cells {exercise['grades']} are worth {total} points"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_the_title_cells_link_the_notation_sheet(path):
+    """Both title cells (Polish and English) link CONVENTIONS.md, as the student package lays it out:
+    the sheet at the package's root, one folder above the notebook."""
+    title_pl, title_en = markdown_pairs(path)[0]
+    for cell in (title_pl, title_en):
+        assert "[CONVENTIONS.md](../CONVENTIONS.md)" in cell.source, f"{path.name}: {cell.metadata['lang']} title cell"
+    assert (Path(__file__).parents[1] / "CONVENTIONS.md").is_file()

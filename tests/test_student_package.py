@@ -58,10 +58,12 @@ def package_lines(folder: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("lang", CHOICES)
-def test_the_package_holds_the_release_the_wheel_the_pins_and_a_readme_and_nothing_else(dist, lang):
+def test_the_package_holds_the_release_the_wheel_the_pins_a_readme_the_notation_and_nothing_else(dist, lang):
     folder = dist / package.package_name(lang)
     wheel = wheel_of(folder).name
-    assert files_of(folder) == sorted([*map(str, RELEASED), "README.md", "requirements.txt", f"wheels/{wheel}"])
+    expected = [*map(str, RELEASED), "CONVENTIONS.md", "README.md", "requirements.txt", f"wheels/{wheel}"]
+    assert files_of(folder) == sorted(expected)
+    assert (folder / "CONVENTIONS.md").read_bytes() == (REPO / "CONVENTIONS.md").read_bytes()  # what ../ links to
     with zipfile.ZipFile(dist / f"{package.package_name(lang)}.zip") as archive:
         members = sorted(name for name in archive.namelist() if not name.endswith("/"))
     assert members == [f"{folder.name}/{name}" for name in files_of(folder)]  # the zip is the folder

@@ -3,8 +3,9 @@
 The course repository holds every solution (``source/``), the hidden tests, the reference records
 and the grading tooling, so students never get it. They get this package instead, by the routes
 instructors use (a learning platform, e-mail, a web page): the released notebooks, the helpers'
-wheel, a requirements file with the exact versions of only what students run, and a bilingual
-README (install with two commands, open JupyterLab, work, Validate, hand in). It is written to
+wheel, a requirements file with the exact versions of only what students run, a bilingual
+README (install with two commands, open JupyterLab, work, Validate, hand in) and the course's
+notation sheet, CONVENTIONS.md, which the notebooks link. It is written to
 ``dist/<name>/`` and ``dist/<name>.zip``, in one language or both.
 
     python -m course.grading.handout.package [--lang pl en both]
@@ -31,6 +32,7 @@ from course.grading.handout.pins import student_requirements
 PACKAGE = "backprop-student"
 HELPERS = "course"  # the import package the wheel ships
 README = Path(__file__).with_name("README-student.md")
+CONVENTIONS = "CONVENTIONS.md"  # the course's notation, which every notebook's title cell links as ../CONVENTIONS.md
 LANGUAGE_LINES = {
     BOTH: "Notatniki po polsku i po angielsku (każda komórka tekstu w obu językach). / "
     "Notebooks in Polish and English (every text cell in both languages).",
@@ -122,6 +124,9 @@ def build(root: Path, dist: Path, lang: str) -> Path:
             languages=LANGUAGE_LINES[lang], example=example, contents=contents
         )
         (folder / "README.md").write_text(readme)
+        if not (root / CONVENTIONS).is_file():
+            raise PackageError(f"{root / CONVENTIONS} missing: the notebooks link to it")
+        shutil.copyfile(root / CONVENTIONS, folder / CONVENTIONS)
         archive = shutil.make_archive(str(Path(scratch) / name), "zip", root_dir=scratch, base_dir=name)
         shutil.rmtree(dist / name, ignore_errors=True)
         folder.rename(dist / name)

@@ -45,6 +45,7 @@ LONGEST_FIRST = (
     "test_parallel_grading",
     "test_pipeline",
     "test_adversarial",
+    "test_hub",
     "test_browser",
     "test_pasted_answers",
 )

@@ -6,6 +6,7 @@ account (PostgreSQL refuses to run as root).
 SQLAlchemy URL nbgrader's gradebook takes (``postgresql+psycopg://...?host=<socket folder>``).
 """
 
+import grp
 import os
 import pwd
 import shutil
@@ -69,7 +70,13 @@ def postgres_server(account: str = "nobody", socket_group: str | None = None) ->
     Roles log in without a password over the socket (``trust``), so who can connect is who can
     open the socket: with ``socket_group`` the socket is for that group only (mode 0770), as a
     class server keeps students away from the gradebook; without, for everyone on the machine.
+    PostgreSQL can give its socket only a group ``account`` is in: with ``socket_group``, pass an
+    account of that group (``nobody`` is in none).
     """
+    if socket_group and socket_group not in {g.gr_name for g in grp.getgrall() if account in g.gr_mem} | {
+        grp.getgrgid(pwd.getpwnam(account).pw_gid).gr_name
+    }:
+        raise ValueError(f"{account} is not in group {socket_group}: PostgreSQL could not give its socket that group")
     reason = missing_reason()
     if reason:
         raise RuntimeError(reason)

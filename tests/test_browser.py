@@ -17,11 +17,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
 from tests.support import browser as browser_support
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason, make_recipe, start_jupyter
+from tests.support.browser import chromium, fresh_artifacts, make_recipe, start_jupyter
 from tests.support.course import copy_course
 from tests.support.nbrun import REPO, nbgrader_meta
 
@@ -60,27 +59,14 @@ RUN_OUTCOME_JS = """
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.iterdir():
-        if old.is_file():
-            old.unlink()
-    return ARTIFACTS
+    return fresh_artifacts(ARTIFACTS)
 
 
 @pytest.fixture(scope="module")
 def browser():
     """Headless Debian Chromium driven by Playwright; installs Chromium first if it can."""
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        except PlaywrightError as error:
-            lines = str(error).splitlines()  # the first says what failed, the last are Chromium's own
-            pytest.skip(f"{CHROMIUM} is installed but cannot be launched: " + "\n".join(lines[:1] + lines[-5:]))
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -28,12 +28,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.support import hub as support
 from tests.support import postgres
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_missing_reason
+from tests.support.browser import chromium, fresh_artifacts
 from tests.support.course import partly_solved
 from tests.support.nbrun import REPO
 
@@ -122,26 +121,14 @@ class Klass:
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.iterdir():
-        if old.is_file():
-            old.unlink()
-    return ARTIFACTS
+    return fresh_artifacts(ARTIFACTS)
 
 
 @pytest.fixture(scope="module")
 def browser():
     """Headless Debian Chromium driven by Playwright; installs Chromium first if it can."""
-    reason = support.missing_reason() or chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        except PlaywrightError as error:
-            pytest.skip(f"{CHROMIUM} is installed but cannot be launched: {str(error).splitlines()[0]}")
-        yield browser
-        browser.close()
+    with chromium(support.missing_reason()) as launched:
+        yield launched
 
 
 def gradebook_server(stack: ExitStack, prefix: str) -> tuple[str | None, str | None]:

@@ -17,10 +17,16 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.support.nbrun import REPO
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, and as root: --no-sandbox, since Chromium's own sandbox refuses to start as root;
@@ -194,3 +200,35 @@ def start_jupyter(recipe: list[str], cwd: Path, state: Path, log: Path, attempts
             return server
         server.stop()
     raise RuntimeError(f"{recipe} did not start a server in {cwd}; its log ends with:\n{server.log_tail()}")
+
+
+def fresh_artifacts(folder: Path) -> Path:
+    """``folder`` for a test module's screenshots and logs, emptied of an earlier run's files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.is_file():
+            old.unlink()
+    return folder
+
+
+@contextmanager
+def chromium(skip_reason: str | None = None) -> Iterator["Browser"]:
+    """Headless Debian Chromium driven by Playwright, for a module fixture; skips the module with the
+    reason when it cannot run here (``skip_reason``: the caller's own, checked first)."""
+    import pytest
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    reason = skip_reason or chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        except PlaywrightError as error:
+            lines = str(error).splitlines()  # the first says what failed, the last are Chromium's own
+            pytest.skip(f"{CHROMIUM} is installed but cannot be launched: " + "\n".join(lines[:1] + lines[-5:]))
+        try:
+            yield browser
+        finally:
+            browser.close()

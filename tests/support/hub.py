@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
+from deploy.record import processes_of
 from tests.support.nbrun import REPO
 
 ACCOUNT_PREFIX = "bpt"  # every account and group the test makes starts with it
@@ -115,18 +116,6 @@ def run_as(
 def set_passwords(passwords: Mapping[str, str]) -> None:
     lines = "".join(f"{user}:{password}\n" for user, password in passwords.items())
     subprocess.run(["chpasswd"], input=lines, text=True, check=True)
-
-
-def processes_of(uid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    found.append(int(entry.name))
-            except FileNotFoundError:
-                pass
-    return found
 
 
 def remove_leftovers(accounts: Sequence[str], groups: Sequence[str] = ()) -> list[str]:

@@ -70,9 +70,14 @@ def record(name: str, value: Any, *, rtol: float = 1e-7, atol: float = 1e-12, ea
     if _sink is not None:
         _sink.append(payload)
         return
+    _show(MIME_TYPE, payload)
+
+
+def _show(mime: str, payload: dict) -> None:
+    """Display ``payload`` as a cell output of type ``mime``, which the grader reads back."""
     from IPython.display import display
 
-    display({MIME_TYPE: payload}, raw=True)
+    display({mime: payload}, raw=True)
 
 
 def making_reference() -> bool:
@@ -94,19 +99,13 @@ def mistake(check: str, kind: str, value: Any, *, pl: str, en: str) -> None:
     """
     if _sink is not None:
         return
-    from IPython.display import display
-
     payload = {"check": str(check), "kind": str(kind), "pl": str(pl), "en": str(en), "value": encode(value)}
-    display({MISTAKE_MIME: payload}, raw=True)
+    _show(MISTAKE_MIME, payload)
 
 
 def mistakes_in_outputs(outputs: list[dict]) -> list[dict]:
     """The mistakes a cell declared, in order, read from its nbformat outputs."""
-    return [
-        output["data"][MISTAKE_MIME]
-        for output in outputs
-        if output.get("output_type") == "display_data" and MISTAKE_MIME in output.get("data", {})
-    ]
+    return _shown(outputs, MISTAKE_MIME)
 
 
 @contextmanager
@@ -122,10 +121,15 @@ def collecting() -> Iterator[list[dict]]:
 
 def records_in_outputs(outputs: list[dict]) -> list[dict]:
     """The records a cell displayed, in order, read from its nbformat outputs."""
+    return _shown(outputs, MIME_TYPE)
+
+
+def _shown(outputs: list[dict], mime: str) -> list[dict]:
+    """The payloads of type ``mime`` a cell displayed (``_show``), in order."""
     return [
-        output["data"][MIME_TYPE]
+        output["data"][mime]
         for output in outputs
-        if output.get("output_type") == "display_data" and MIME_TYPE in output.get("data", {})
+        if output.get("output_type") == "display_data" and mime in output.get("data", {})
     ]
 
 

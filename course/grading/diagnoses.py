@@ -84,29 +84,36 @@ def _scaled(c: float) -> Diagnosis | None:
     )
 
 
-def _first_in_items(expected: list, actual: list) -> Diagnosis | None:
-    """The mistake in the first item of a sequence that has one, said with the item's place."""
-    for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
-        found = diagnose(e, a)
-        if found is not None:  # nested places read as one: item [1][0]
-            pl = found.pl.removeprefix("element ") if found.pl.startswith("element [") else f": {found.pl}"
-            en = found.en.removeprefix("item ") if found.en.startswith("item [") else f": {found.en}"
-            return Diagnosis(found.kind, f"element [{index}]{pl}", f"item [{index}]{en}")
-    return None
-
-
 def diagnose(expected: Any, actual: Any) -> Diagnosis | None:
     """The first typical mistake that explains ``actual`` (recorded values), or None.
 
     Tried in order: the right values in another shape (transposed first), the wrong sign, a
     constant factor. A single number is only checked for its sign: any wrong number is some
-    multiple of the right one, so a factor would explain nothing.
+    multiple of the right one, so a factor would explain nothing. In a sequence of arrays of
+    different shapes (``[(dW, db), ...]``) the first item with a mistake is named, with its place.
     """
+    found, place = _find(expected, actual, "")
+    if found is None or not place:
+        return found
+    return Diagnosis(found.kind, f"element {place}: {found.pl}", f"item {place}: {found.en}")
+
+
+def _find(expected: Any, actual: Any, place: str) -> tuple[Diagnosis | None, str]:
+    """The mistake in ``actual`` and where it is (``[1][0]``: item 0 of item 1), searching nested sequences."""
     e, a = as_array(expected), as_array(actual)
     if e is None and isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
-        return _first_in_items(expected, actual)  # e.g. [(dW, db), ...]: arrays of different shapes
+        for index, (item, got) in enumerate(zip(expected, actual, strict=True)):
+            found, where = _find(item, got, f"{place}[{index}]")
+            if found is not None:
+                return found, where
+        return None, place
     if e is None or a is None or not np.isfinite(e).all():
-        return None
+        return None, place
+    return _in_array(e, a), place
+
+
+def _in_array(e: np.ndarray, a: np.ndarray) -> Diagnosis | None:
+    """The mistake that turns the reference array ``e`` into the student's ``a``, if a typical one does."""
     if a.shape != e.shape:
         if e.ndim == 2 and _close(a, e.T):
             return Diagnosis(

@@ -3,8 +3,10 @@
 ``SandboxedExecute`` runs a submission in the bubblewrap kernel of ``course.grading.sandbox`` and turns a
 kernel that dies (``os._exit``, a crash, the memory limit) into a clear error on the cell that
 killed it, with every later grade cell scored zero, instead of a notebook nbgrader cannot save.
-It skips the cells tagged ``demo`` (timings, training runs, plots: read-only cells no grade cell
-needs, which cost about nine tenths of a notebook's run), leaving a note in their place.
+Its kernel manager (``course.grading.kernel_manager``) is jupyter_client's without the fixed
+waits around a kernel's start and stop. It skips the cells tagged ``demo`` (timings, training
+runs, plots: read-only cells no grade cell needs, which cost about nine tenths of a notebook's
+run), leaving a note in their place.
 
 ``VerifyHiddenChecks`` compares, outside the kernel, the records each grade cell displayed
 (``course.checks.record``) with the reference solution's (``course.grading.expectations``) and
@@ -23,6 +25,7 @@ from traitlets import Bool
 
 from course.grading import expectations, launcher, sandbox
 from course.grading.demos import NOT_RUN_NOTE, is_demo
+from course.grading.kernel_manager import PromptKernelManager
 from course.grading.scoring import error_output, judged_outputs
 
 
@@ -37,6 +40,12 @@ class SandboxedExecute(Execute):
         False,
         help="Run the cells tagged 'demo' as well (slower; their outputs then appear in the feedback).",
     ).tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        # nbgrader's Execute sets jupyter_client's AsyncKernelManager the same way; this one is it
+        # without its fixed waits (about 0.4 s a notebook).
+        kwargs.setdefault("kernel_manager_class", PromptKernelManager)
+        super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources, km=None):
         sandbox.check()  # refuse to run student code unsandboxed

@@ -38,6 +38,11 @@ c.CourseDirectory.ignore = [
     "*.ipynb.bak",
 ]
 
+# nbconvert validates a notebook against the format's schema once, after the last preprocessor,
+# instead of after each of nbgrader's ten or so (a tenth of a grading worker's own CPU time per
+# notebook); an invalid notebook is refused all the same, only its error names no preprocessor.
+c.Exporter.optimistic_validation = True
+
 # A cell that runs longer than this while autograding is stopped and recorded as an error.
 c.Execute.timeout = 60
 # What a student sees where a solution was removed.

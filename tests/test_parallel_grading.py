@@ -158,9 +158,9 @@ class GradingCommand:
             time.sleep(0.1)
 
     def workers(self) -> list[psutil.Process]:
-        """The grading workers: the command's multiprocessing children, spawned by the pool."""
-        children = psutil.Process(self.process.pid).children()
-        return [child for child in children if "spawn_main" in " ".join(child.cmdline())]
+        """The grading workers: the command's children, all forked by its pool (kernel factories and
+        kernels are the workers' children)."""
+        return psutil.Process(self.process.pid).children()
 
     def finish(self, timeout: float = 300) -> tuple[int, str, str]:
         """Wait for the command to end: (exit code, stdout, stderr)."""

@@ -4,7 +4,8 @@ Why: most of the CPU time of grading one of the course's notebooks goes into sta
 kernel, not into the student's cells: Python, ipykernel, numpy, matplotlib (with a font cache
 built anew in every fresh sandbox), sympy, scipy, scikit-learn. A parallel grading worker keeps
 one *factory*: a Python process in a bubblewrap sandbox built like ``course.grading.sandbox``'s that
-imports those modules once and never runs anyone's code. For each notebook it forks; the child
+imports those modules once (and formats one traceback: ``course.grading.tracebacks``) and never
+runs anyone's code. For each notebook it forks; the child
 shares the loaded modules copy-on-write, narrows its own view to that one submission and
 becomes an ipykernel. Every kernel is still a new process that no other submission touched.
 
@@ -42,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from course.grading import isolation, sandbox
+from course.grading import isolation, sandbox, tracebacks
 from course.grading.launcher import SOCKET_ENV
 
 
@@ -194,6 +195,7 @@ def serve(address: Path, workdirs: Path, runtime: Path, preload: Sequence[str]) 
             importlib.import_module(module)
         except ImportError:
             pass  # only speed is lost: the kernel imports it itself (and reports what is missing)
+    tracebacks.warm()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(address))
     listener.listen(8)

@@ -13,6 +13,7 @@ process is the only writer of the real one.
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -121,6 +122,7 @@ def initialize(settings: Settings) -> None:
     global _worker, _startup_error
     die_with_parent(settings.parent)  # an orphan would go on writing autograded/ behind a rerun
     os.setsid()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # forked: not the parent's Ctrl-C counter
     log = os.open(settings.scratch / f"worker-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(log, 1)

@@ -5,9 +5,9 @@ kernel, not into the student's cells: Python, ipykernel, numpy, matplotlib (with
 built anew in every fresh sandbox), sympy, scipy, scikit-learn. A parallel grading worker keeps
 one *factory*: a Python process in a bubblewrap sandbox built like ``course.grading.sandbox``'s that
 imports those modules once (and formats one traceback: ``course.grading.tracebacks``) and never
-runs anyone's code. For each notebook it forks; the child
-shares the loaded modules copy-on-write, narrows its own view to that one submission and
-becomes an ipykernel. Every kernel is still a new process that no other submission touched.
+runs anyone's code. For each notebook it forks; the child shares the loaded modules
+copy-on-write, narrows its own view to that one submission and becomes an ipykernel. Every
+kernel is still a new process that no other submission touched.
 
 What a forked kernel can reach: the factory's sandbox is ``course.grading.sandbox``'s -- read-only
 system and environment, no capabilities, its own user and PID namespaces, the same rlimits --

@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -63,10 +65,10 @@ def course(request, tmp_path, monkeypatch):
 class Kernel:
     """A kernel started as nbgrader starts one (``SandboxedExecute``: connection file from the factory)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, arguments: tuple[str, ...] = ()) -> None:
         self.km = KernelManager(kernel_name=sandbox.KERNEL_NAME)
         self.channels = launcher.private_channels(self.km)
-        self.km.start_kernel(cwd=str(folder))
+        self.km.start_kernel(cwd=str(folder), extra_arguments=list(arguments))
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
@@ -149,13 +151,33 @@ def test_each_kernel_is_a_fresh_process_with_its_own_random_state(course):
     assert seen[0] != seen[1], "numpy's global random state was not reseeded after the fork"
 
 
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_kernels_own_arguments_reach_it_warm_or_cold(course, monkeypatch, warm):
+    """What SandboxedExecute passes (IPython's history in memory) reaches ipykernel either way."""
+    workdirs, _ = course
+    if not warm:
+        monkeypatch.delenv(launcher.SOCKET_ENV)  # no factory: the launcher starts a fresh sandbox
+    with Kernel(workdirs / "ada" / "a1", ("--HistoryManager.hist_file=:memory:",)) as kernel:
+        assert kernel.run("import sys; print('numpy' in sys.modules)") == str(warm)
+        assert kernel.run("print(get_ipython().history_manager.hist_file)") == ":memory:"
+    with Kernel(workdirs / "ada" / "a1") as kernel:
+        assert kernel.run("print(get_ipython().history_manager.hist_file)") != ":memory:"
+
+
+def test_the_launcher_refuses_what_is_not_a_kernel_option():
+    result = subprocess.run(
+        [sys.executable, "-m", "course.grading.launcher", "kernel.json", "rm -rf"], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "usage" in result.stderr
+
+
 def test_a_folder_outside_the_factorys_is_refused_and_started_cold(course, tmp_path, monkeypatch):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     connection = launcher.private_channels(KernelManager()) / "kernel.json"
     connection.write_text("{}")
-    assert launcher.attach(os.environ[launcher.SOCKET_ENV], str(connection)) is None
+    assert launcher.attach(os.environ[launcher.SOCKET_ENV], str(connection), []) is None
     with Kernel(elsewhere) as kernel:  # the launcher falls back to a fresh bwrap sandbox
         assert kernel.run("import sys; print('numpy' in sys.modules)") == "False"
         assert kernel.run("import os; print(os.getcwd())") == str(elsewhere)

@@ -21,7 +21,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
-from traitlets import Bool
+from traitlets import Bool, default
 
 from course.grading import expectations, launcher, sandbox
 from course.grading.demos import NOT_RUN_NOTE, is_demo
@@ -40,6 +40,13 @@ class SandboxedExecute(Execute):
         False,
         help="Run the cells tagged 'demo' as well (slower; their outputs then appear in the feedback).",
     ).tag(config=True)
+
+    @default("extra_arguments")
+    def _history_in_memory(self) -> list[str]:
+        # What nbgrader and nbclient give a kernel they know to be IPython's (by its name, which
+        # this one's hides): its input history in memory, not a SQLite file and a thread that
+        # writes every cell to it.
+        return ["--HistoryManager.hist_file=:memory:"]
 
     def __init__(self, *args, **kwargs):
         # nbgrader's Execute sets jupyter_client's AsyncKernelManager the same way; this one is it

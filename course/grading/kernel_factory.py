@@ -135,7 +135,8 @@ def become_kernel(request: dict, fds: list[int], report: int, workdirs: Path, ru
             del sys.path[0]  # as ipykernel_launcher does; IPython puts the kernel's own folder back
         from ipykernel import kernelapp
 
-        sys.argv = [str(Path(kernelapp.__file__).with_name("__main__.py")), "-f", str(connection)]
+        arguments = [str(arg) for arg in request.get("arguments", []) if str(arg).startswith("--")]
+        sys.argv = [str(Path(kernelapp.__file__).with_name("__main__.py")), "-f", str(connection), *arguments]
         kernelapp.launch_new_instance()
         code = 0
     except SystemExit as exit:

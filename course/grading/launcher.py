@@ -1,4 +1,4 @@
-"""The grading kernelspec's entry point: ``python -m course.grading.launcher CONNECTION_FILE``.
+"""The grading kernelspec's entry point: ``python -m course.grading.launcher CONNECTION_FILE [ARG ...]``.
 
 jupyter_client starts this process as "the kernel" (``course.grading.sandbox.kernelspec``), with
 the working directory set to the submission being graded. It becomes the sandboxed kernel in one
@@ -11,7 +11,10 @@ of two ways:
 * otherwise, or when the factory is unreachable or refuses, it execs bubblewrap around a fresh
   ``ipykernel_launcher`` (a cold kernel), with the sandbox's resource limits.
 
-The protocol, client side: one JSON line -- connection file, working directory, environment --
+Arguments after the connection file are the kernel's own (jupyter_client appends a client's
+``extra_arguments`` there) and reach ipykernel either way.
+
+The protocol, client side: one JSON line -- connection file, arguments, working directory, environment --
 sent with the three standard descriptors attached (SCM_RIGHTS); the factory answers ``{"pid": N}``
 (or ``{"error": ...}``) and, when the kernel ends, ``{"exit": CODE}``.
 """
@@ -57,13 +60,18 @@ def private_channels(km: KernelManager) -> Path:
     return folder
 
 
-def attach(address: str, connection_file: str) -> int | None:
+def attach(address: str, connection_file: str, arguments: list[str]) -> int | None:
     """Have the factory at ``address`` fork this kernel; wait for it and return its exit code.
 
     None if the factory is unreachable or refuses: the caller then starts a cold sandbox.
     """
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    request = {"connection_file": connection_file, "cwd": os.path.realpath(os.getcwd()), "env": dict(os.environ)}
+    request = {
+        "connection_file": connection_file,
+        "arguments": arguments,
+        "cwd": os.path.realpath(os.getcwd()),
+        "env": dict(os.environ),
+    }
     try:
         client.connect(address)
         socket.send_fds(client, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
@@ -79,7 +87,7 @@ def attach(address: str, connection_file: str) -> int | None:
     return int(json.loads(last)["exit"]) if last else 1
 
 
-def launch_kernel(connection_file: str) -> None:
+def launch_kernel(connection_file: str, arguments: list[str]) -> None:
     """Become the sandboxed ipykernel: a warm one from the worker's factory, else a cold bwrap sandbox.
 
     Tied to the grading process that started it (jupyter_client names it in ``JPY_PARENT_PID``):
@@ -90,7 +98,7 @@ def launch_kernel(connection_file: str) -> None:
         die_with_parent(int(os.environ["JPY_PARENT_PID"]))
     factory = os.environ.get(SOCKET_ENV)
     if factory:
-        code = attach(factory, os.path.realpath(connection_file))
+        code = attach(factory, os.path.realpath(connection_file), arguments)
         if code is not None:
             sys.exit(code)
     from pathlib import Path
@@ -98,16 +106,16 @@ def launch_kernel(connection_file: str) -> None:
     from course.grading import sandbox
 
     connection = Path(connection_file).resolve()
-    command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection)]
+    command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection), *arguments]
     argv = sandbox.bwrap_command(Path.cwd().resolve(), command, writable=(connection.parent,))
     sandbox.limit_resources()
     os.execv(argv[0], argv)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        launch_kernel(argv[0])
-    print("usage: python -m course.grading.launcher CONNECTION_FILE.json", file=sys.stderr)
+    if argv and argv[0].endswith(".json") and all(arg.startswith("--") for arg in argv[1:]):
+        launch_kernel(argv[0], argv[1:])
+    print("usage: python -m course.grading.launcher CONNECTION_FILE.json [--KERNEL-OPTION=VALUE ...]", file=sys.stderr)
     return 2
 
 

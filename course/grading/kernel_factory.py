@@ -135,8 +135,8 @@ def become_kernel(request: dict, fds: list[int], report: int, workdirs: Path, ru
             del sys.path[0]  # as ipykernel_launcher does; IPython puts the kernel's own folder back
         from ipykernel import kernelapp
 
-        arguments = [str(arg) for arg in request.get("arguments", []) if str(arg).startswith("--")]
-        sys.argv = [str(Path(kernelapp.__file__).with_name("__main__.py")), "-f", str(connection), *arguments]
+        main = str(Path(kernelapp.__file__).with_name("__main__.py"))
+        sys.argv = [main, "-f", str(connection), *request["arguments"]]  # checked by refusal()
         kernelapp.launch_new_instance()
         code = 0
     except SystemExit as exit:
@@ -150,8 +150,12 @@ def become_kernel(request: dict, fds: list[int], report: int, workdirs: Path, ru
 
 
 def refusal(request: dict, workdirs: Path, runtime: Path) -> str | None:
-    """Why a request must not be served: a working directory or connection file outside the factory's."""
+    """Why a request must not be served: a working directory or connection file outside the factory's,
+    or kernel arguments that are not ``--Option=value`` settings."""
     workdir, connection = Path(request["cwd"]), Path(request["connection_file"])
+    arguments = request.get("arguments")
+    if not isinstance(arguments, list) or not all(isinstance(a, str) and a.startswith("--") for a in arguments):
+        return f"kernel arguments must be a list of --options, not {arguments!r}"
     if not workdir.is_relative_to(workdirs) or workdir == workdirs or not workdir.is_dir():
         return f"{workdir} is not a submission folder under {workdirs}"
     if connection.parent.parent != runtime or not connection.is_file():

@@ -19,6 +19,7 @@ import pytest
 from jupyter_client.manager import KernelManager
 
 from course.grading import kernel_factory, launcher, sandbox
+from course.grading.autograding import SandboxedExecute
 from course.grading.preload import KERNEL_MODULES
 from tests.support.network import REACH, listening
 
@@ -153,15 +154,18 @@ def test_each_kernel_is_a_fresh_process_with_its_own_random_state(course):
 
 @pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 def test_a_kernels_own_arguments_reach_it_warm_or_cold(course, monkeypatch, warm):
-    """What SandboxedExecute passes (IPython's history in memory) reaches ipykernel either way."""
+    """What SandboxedExecute passes (history in memory, the traceback caches) reaches ipykernel either way."""
     workdirs, _ = course
     if not warm:
         monkeypatch.delenv(launcher.SOCKET_ENV)  # no factory: the launcher starts a fresh sandbox
-    with Kernel(workdirs / "ada" / "a1", ("--HistoryManager.hist_file=:memory:",)) as kernel:
+    settings = "get_ipython().history_manager.hist_file, getattr(inspect.getmodule, 'remembers_cells', False)"
+    with Kernel(workdirs / "ada" / "a1", tuple(SandboxedExecute().extra_arguments)) as kernel:
         assert kernel.run("import sys; print('numpy' in sys.modules)") == str(warm)
-        assert kernel.run("print(get_ipython().history_manager.hist_file)") == ":memory:"
-    with Kernel(workdirs / "ada" / "a1") as kernel:
-        assert kernel.run("print(get_ipython().history_manager.hist_file)") != ":memory:"
+        assert kernel.run(f"import inspect; print({settings})") == ":memory: True"
+        assert kernel.run("print('course.grading.tracebacks' in get_ipython().extension_manager.loaded)") == "True"
+    if not warm:  # without the arguments, IPython's defaults (a forked kernel has its factory's caches)
+        with Kernel(workdirs / "ada" / "a1") as kernel:
+            assert kernel.run(f"import inspect; print({settings})") != ":memory: True"
 
 
 def test_the_launcher_refuses_what_is_not_a_kernel_option():

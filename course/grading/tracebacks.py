@@ -38,6 +38,22 @@ from typing import Any
 HIGHLIGHTS_KEPT = 256
 
 
+def install() -> None:
+    """Give this process's traceback formatting the caches below (once: a second call does nothing)."""
+    if getattr(inspect.getmodule, "remembers_cells", False):
+        return
+    inspect.getmodule = getmodule_remembering_cells(inspect.getmodule)
+    install_highlighter()
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """What a grading kernel loads at start (``SandboxedExecute``'s kernel arguments): the caches.
+
+    A cold kernel gets them here; a forked one has them from its factory already.
+    """
+    install()
+
+
 def warm() -> None:
     """Install the caches, then format, as a kernel's shell does, a failed numpy assertion.
 
@@ -45,8 +61,7 @@ def warm() -> None:
     """
     from IPython.core.ultratb import AutoFormattedTB
 
-    inspect.getmodule = getmodule_remembering_cells(inspect.getmodule)
-    install_highlighter()
+    install()
     # What IPython's InteractiveShell builds for its tracebacks, with its defaults ("Context",
     # the "neutral" colours), as ipykernel's shell uses them.
     formatter = AutoFormattedTB(mode="Context", theme_name="neutral", tb_offset=1)
@@ -89,6 +104,7 @@ def getmodule_remembering_cells(getmodule: Callable[..., Any]) -> Callable[..., 
         walked_at = len(sys.modules)
         return getmodule(object, _filename)
 
+    remembering.remembers_cells = True  # type: ignore[attr-defined]
     return remembering
 
 

@@ -1,5 +1,9 @@
 """The digits split every notebook, test and benchmark shares: bundled, scaled, seeded, stratified."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -50,3 +54,11 @@ def test_one_hot_is_a_plain_array_that_slices_like_one():
 def test_one_hot_rejects_what_it_cannot_encode(labels):
     with pytest.raises(ValueError):
         one_hot(labels)
+
+
+def test_importing_the_module_leaves_scikit_learn_for_when_the_digits_are_loaded():
+    """Graded cells import the module for one_hot; only the skipped demonstrations load the digits."""
+    code = "import sys, course.datasets; print('sklearn' in sys.modules)"
+    course_root = Path(__file__).parents[1]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=course_root, check=True)
+    assert result.stdout.strip() == "False"

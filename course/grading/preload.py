@@ -3,9 +3,9 @@
 A forked kernel finds already loaded whatever its factory imported (``course.grading.kernel_factory``),
 so its notebook's imports cost nothing per submission; but each import costs the factory's start,
 once per worker and again after a kernel kills it. Importing everything the course's notebooks
-ever use (scikit-learn, scipy, sympy...) would make a worker grading notebook 04 pay for notebook
-06: about 2.5 of a factory's 4.5 CPU-seconds. So a factory loads the modules every kernel needs,
-then those the graded assignments' source notebooks import.
+ever use (scipy, sympy...) would make a worker grading notebook 04 pay for notebook 01's sympy.
+So a factory loads the modules every kernel needs, then those the graded assignments' source
+notebooks import outside their demonstrations (which grading skips).
 """
 
 import ast
@@ -31,7 +31,7 @@ def notebook_imports(notebooks: Iterable[Path], demos: bool = False) -> set[str]
     demonstrations left out as grading leaves them, unless ``demos``: students run those too),
     never from a submission: the factory runs no student's code, and preloads nothing a student names.
     Only the assignments being graded count: a factory grading notebook 04 has no use for
-    scikit-learn, whose import is a sixth of a factory's start.
+    sympy, whose import is a sixth of a factory's start.
     """
     modules: set[str] = set()
     for path in notebooks:

@@ -154,18 +154,20 @@ def test_each_kernel_is_a_fresh_process_with_its_own_random_state(course):
 
 @pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 def test_a_kernels_own_arguments_reach_it_warm_or_cold(course, monkeypatch, warm):
-    """What SandboxedExecute passes (history in memory, the traceback caches) reaches ipykernel either way."""
+    """What SandboxedExecute passes (history in memory, traceback caches, no pause) reaches ipykernel either way."""
     workdirs, _ = course
     if not warm:
         monkeypatch.delenv(launcher.SOCKET_ENV)  # no factory: the launcher starts a fresh sandbox
-    settings = "get_ipython().history_manager.hist_file, getattr(inspect.getmodule, 'remembers_cells', False)"
+    shell = "get_ipython()"
+    settings = f"{shell}.history_manager.hist_file, {shell}.kernel._execute_sleep, inspect.getmodule.__name__"
     with Kernel(workdirs / "ada" / "a1", tuple(SandboxedExecute().extra_arguments)) as kernel:
         assert kernel.run("import sys; print('numpy' in sys.modules)") == str(warm)
-        assert kernel.run(f"import inspect; print({settings})") == ":memory: True"
+        assert kernel.run(f"import inspect; print({settings})") == ":memory: 0.0 remembering"
         assert kernel.run("print('course.grading.tracebacks' in get_ipython().extension_manager.loaded)") == "True"
     if not warm:  # without the arguments, IPython's defaults (a forked kernel has its factory's caches)
         with Kernel(workdirs / "ada" / "a1") as kernel:
-            assert kernel.run(f"import inspect; print({settings})") != ":memory: True"
+            history, pause, getmodule = kernel.run(f"import inspect; print({settings})").split()
+            assert history != ":memory:" and (pause, getmodule) == ("0.0005", "getmodule")
 
 
 def test_the_launcher_refuses_what_is_not_a_kernel_option():

@@ -18,8 +18,9 @@ import psutil
 import pytest
 from jupyter_client.manager import KernelManager
 
-from course.grading import kernel_factory, launcher, sandbox
+from course.grading import kernel_factory, sandbox
 from course.grading.autograding import SandboxedExecute
+from course.grading.kernel_manager import FactoryKernels, private_channels
 from course.grading.preload import KERNEL_MODULES
 from tests.support.network import REACH, listening
 
@@ -63,12 +64,16 @@ def course(request, tmp_path, monkeypatch):
         shutil.rmtree(root)
 
 
+class BlockingFactoryKernelManager(FactoryKernels, KernelManager):
+    """jupyter_client's blocking manager with the course's provisioner (the grader's manager is async)."""
+
+
 class Kernel:
     """A kernel started as nbgrader starts one (``SandboxedExecute``: connection file from the factory)."""
 
     def __init__(self, folder: Path, arguments: tuple[str, ...] = ()) -> None:
-        self.km = KernelManager(kernel_name=sandbox.KERNEL_NAME)
-        self.channels = launcher.private_channels(self.km)
+        self.km = BlockingFactoryKernelManager(kernel_name=sandbox.KERNEL_NAME)
+        self.channels = private_channels(self.km)
         self.km.start_kernel(cwd=str(folder), extra_arguments=list(arguments))
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -157,7 +162,7 @@ def test_a_kernels_own_arguments_reach_it_warm_or_cold(course, monkeypatch, warm
     """What SandboxedExecute passes (history in memory, traceback caches, no pause) reaches ipykernel either way."""
     workdirs, _ = course
     if not warm:
-        monkeypatch.delenv(launcher.SOCKET_ENV)  # no factory: the launcher starts a fresh sandbox
+        monkeypatch.delenv(kernel_factory.SOCKET_ENV)  # no factory: the launcher starts a fresh sandbox
     shell = "get_ipython()"
     settings = f"{shell}.history_manager.hist_file, {shell}.kernel._execute_sleep, inspect.getmodule.__name__"
     with Kernel(workdirs / "ada" / "a1", tuple(SandboxedExecute().extra_arguments)) as kernel:
@@ -181,10 +186,12 @@ def test_a_folder_outside_the_factorys_is_refused_and_started_cold(course, tmp_p
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    connection = launcher.private_channels(KernelManager()) / "kernel.json"
+    connection = private_channels(KernelManager()) / "kernel.json"
     connection.write_text("{}")
-    assert launcher.attach(os.environ[launcher.SOCKET_ENV], str(connection), []) is None
-    with Kernel(elsewhere) as kernel:  # the launcher falls back to a fresh bwrap sandbox
+    address, stdio = os.environ[kernel_factory.SOCKET_ENV], [0, 1, 2]
+    with pytest.raises(kernel_factory.FactoryUnavailable, match="is not a submission folder under"):
+        kernel_factory.request_kernel(address, str(connection), [], str(elsewhere), {}, stdio)
+    with Kernel(elsewhere) as kernel:  # the kernelspec's launcher starts a fresh bwrap sandbox instead
         assert kernel.run("import sys; print('numpy' in sys.modules)") == "False"
         assert kernel.run("import os; print(os.getcwd())") == str(elsewhere)
 
@@ -200,20 +207,49 @@ def test_a_kernel_that_kills_its_factory_only_makes_the_next_one_cold(course):
         assert answer == f"{workdirs / 'bob' / 'a1'} False", "not started cold in its own folder"
 
 
-def test_killing_the_launcher_kills_the_kernel(course):
+GRADER = """
+import sys, time
+from tests.test_kernel_factory import Kernel
+kernel = Kernel(sys.argv[1])
+print("answer", kernel.run("print(1 + 1)"), flush=True)  # the kernel writes to this stdout too
+time.sleep(600)
+"""
+
+
+def forked_kernels(factory: kernel_factory.Factory) -> set[psutil.Process]:
+    """The kernels the factory forked and what they started (a fork keeps the factory's command line)."""
+    inside = psutil.Process(factory.process.pid).children(recursive=True)  # bwrap's: the factory, and its forks
+    server = next(process for process in inside if process.cmdline()[1:3] == ["-m", "course.grading.kernel_factory"])
+    return set(server.children(recursive=True))
+
+
+def test_a_stopped_kernel_is_gone_and_its_exit_reported(course):
     workdirs, factory = course
-    inside = psutil.Process(factory.process.pid)  # bwrap: the factory, and the kernels it forks
-    before = set(inside.children(recursive=True))
-    with Kernel(workdirs / "ada" / "a1") as kernel:
-        assert kernel.run("print(1 + 1)") == "2"
-        forked = set(inside.children(recursive=True)) - before
+    kernel = Kernel(workdirs / "ada" / "a1")
+    warm = kernel.km.provisioner.process
+    assert isinstance(warm, kernel_factory.WarmKernel), "not taken from the factory"
+    forked = forked_kernels(factory)
+    assert forked and warm.poll() is None
+    kernel.close()  # nbgrader's way: shutdown_kernel(now=True)
+    assert warm.returncode == -signal.SIGKILL
+    _, alive = psutil.wait_procs(forked, timeout=10)
+    assert not alive and not forked_kernels(factory)
+
+
+def test_a_grader_that_dies_takes_its_kernel_with_it(course):
+    workdirs, factory = course
+    grader = subprocess.Popen(
+        [sys.executable, "-c", GRADER, str(workdirs / "ada" / "a1")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert "answer 2\n" in iter(grader.stdout.readline, "")
+        forked = forked_kernels(factory)
         assert forked, "no kernel was forked by the factory"
-        os.kill(kernel.km.provisioner.process.pid, signal.SIGKILL)
-        kernel.km.provisioner.process.wait()
-        _, alive = psutil.wait_procs(forked, timeout=10)
-        assert not alive, "the kernel outlived its launcher"
-        with pytest.raises(TimeoutError):
-            kernel.kc.execute_interactive("print(2)", timeout=5)  # nobody answers on the kernel's ports any more
+    finally:
+        grader.kill()
+        grader.wait()
+    _, alive = psutil.wait_procs(forked, timeout=10)
+    assert not alive, "the kernel outlived its grader"
 
 
 def test_a_factory_that_cannot_isolate_kernels_refuses_to_start(tmp_path, monkeypatch):

@@ -14,7 +14,8 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course.grading import launcher, pipeline, sandbox
+from course.grading import pipeline, sandbox
+from course.grading.kernel_manager import private_channels
 from tests.support.course import copy_course, submit
 from tests.support.nbrun import REPO, source_notebooks
 from tests.support.network import REACH, listening
@@ -28,7 +29,7 @@ def run_sandboxed(folder, *sources: str) -> list[str]:
     sandbox.install()
     notebook = new_notebook(cells=[new_code_cell(s) for s in sources])
     km = KernelManager(kernel_name=sandbox.KERNEL_NAME)
-    channels = launcher.private_channels(km)  # the sandbox has no network: Unix sockets, as grading uses
+    channels = private_channels(km)  # the sandbox has no network: Unix sockets, as grading uses
     client = NotebookClient(
         notebook, km=km, timeout=60, allow_errors=True, resources={"metadata": {"path": str(folder)}}
     )

@@ -23,9 +23,9 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
 from traitlets import Bool, default
 
-from course.grading import expectations, launcher, sandbox
+from course.grading import expectations, sandbox
 from course.grading.demos import NOT_RUN_NOTE, is_demo
-from course.grading.kernel_manager import PromptKernelManager
+from course.grading.kernel_manager import PromptKernelManager, private_channels
 from course.grading.scoring import error_output, judged_outputs
 
 
@@ -76,7 +76,7 @@ class SandboxedExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        self._channels = launcher.private_channels(km)  # no network in the sandbox: Unix sockets
+        self._channels = private_channels(km)  # no network in the sandbox: Unix sockets
         return km
 
     def preprocess_cell(self, cell, resources, index):

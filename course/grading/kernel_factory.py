@@ -22,10 +22,12 @@ user namespace); a killed factory only makes the next kernels start cold. And nu
 random state, created when the factory imported numpy.random, is reseeded in every child
 (Python's own ``random`` reseeds itself at fork).
 
-The kernelspec's launcher (``course.grading.launcher``, the client side of the protocol) finds
-the factory's socket in its environment and asks it for a kernel; the factory answers with the
-forked kernel's pid and, when it ends, its exit code. If the launcher is killed, the factory
-kills the kernel's whole process group.
+The grader asks for a kernel itself (``request_kernel``, used by the provisioner of
+``course.grading.kernel_manager`` when a worker's environment names the factory's socket): one
+JSON line -- connection file, kernel arguments, working directory, environment -- sent with the
+kernel's stdin, stdout and stderr attached (SCM_RIGHTS). The factory answers ``{"pid": N}`` (or
+``{"error": ...}``) and, when the kernel ends, ``{"exit": CODE}``. If the grader closes its end
+(it is stopping the kernel, or it died), the factory kills the kernel's whole process group.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import select
 import selectors
 import signal
 import socket
@@ -44,7 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.grading import isolation, sandbox, tracebacks
-from course.grading.launcher import SOCKET_ENV
+
+SOCKET_ENV = "BACKPROP_KERNEL_FACTORY"  # set in a grading worker's environment: where its factory listens
 
 
 class FactoryUnavailable(RuntimeError):
@@ -101,14 +105,95 @@ def start(workdirs: Path, scratch: Path, preload: Sequence[str] = (), timeout: f
     return Factory(process, address, runtime)
 
 
+class WarmKernel:
+    """A kernel the factory forked, as jupyter_client's provisioner sees a kernel process (``Popen``'s methods).
+
+    The kernel is in the factory's PID namespace, out of the grader's reach: its ``pid`` is the
+    factory's name for it, and the grader's only way to stop it is to close its side of the
+    connection, which makes the factory kill the kernel's process group (whatever signal was
+    asked for: the course's kernels are interrupted by message, never by SIGINT). The exit code
+    comes back on the connection.
+    """
+
+    stdin = stdout = stderr = None  # what Popen would have piped: nothing, the kernel got the grader's descriptors
+
+    def __init__(self, connection: socket.socket, pid: int, received: bytes = b"") -> None:
+        self.connection, self.pid, self.returncode = connection, pid, None
+        self._received = received  # what came after the pid line, if the kernel ended that fast
+
+    def poll(self) -> int | None:
+        if self.returncode is None and (self._received or select.select([self.connection], [], [], 0)[0]):
+            self._read_exit()
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self._read_exit()
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            try:
+                self.connection.shutdown(socket.SHUT_WR)  # the factory kills the group, then reports the exit
+            except OSError:
+                pass  # the factory has gone, and the kernel with its PID namespace
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def _read_exit(self) -> None:
+        """Block until the factory reports the exit; a factory that died took the kernel with it (SIGKILL)."""
+        line = _read_line(self.connection, self._received)[0]
+        self.connection.close()
+        self.returncode = int(json.loads(line)["exit"]) if line else -signal.SIGKILL
+
+
+def _read_line(connection: socket.socket, received: bytes = b"") -> tuple[bytes, bytes]:
+    """One newline-ended line from ``connection`` (empty if it closed first) and what came after it."""
+    while b"\n" not in received:
+        piece = connection.recv(4096)
+        if not piece:
+            return b"", b""
+        received += piece
+    line, _, rest = received.partition(b"\n")
+    return line, rest
+
+
+def request_kernel(
+    address: str, connection_file: str, arguments: list[str], cwd: str, env: dict[str, str], stdio: list[int]
+) -> WarmKernel:
+    """Have the factory at ``address`` fork a kernel; ``FactoryUnavailable`` if it is unreachable or refuses.
+
+    ``stdio`` are the kernel's stdin, stdout and stderr. The caller then starts a cold sandbox.
+    """
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    request = {"connection_file": connection_file, "arguments": arguments, "cwd": cwd, "env": env}
+    try:
+        client.connect(address)
+        socket.send_fds(client, [json.dumps(request).encode() + b"\n"], stdio)
+        line, rest = _read_line(client)
+    except OSError as error:
+        client.close()
+        raise FactoryUnavailable(f"kernel factory unreachable ({error})") from error
+    answer = json.loads(line) if line else {"error": "the factory closed the connection"}
+    if "error" in answer:
+        client.close()
+        raise FactoryUnavailable(f"kernel factory refused: {answer['error']}")
+    return WarmKernel(client, int(answer["pid"]), rest)
+
+
 # --------------------------------------------------------------------------- inside the factory
 
 
 def become_kernel(request: dict, fds: list[int], report: int, workdirs: Path, runtime: Path, sockets: Path) -> None:
-    """In the forked child: isolate, take the launcher's stdio and environment, run ipykernel. Never returns.
+    """In the forked child: isolate, take the grader's stdio and environment, run ipykernel. Never returns.
 
     ``report`` is a pipe to the factory: "ok" once isolated, else why not (then this child ends
-    before running anything, and the launcher starts a cold sandbox instead).
+    before running anything, and the grader starts a cold sandbox instead).
     """
     code = 1
     try:
@@ -214,7 +299,7 @@ def serve(address: Path, workdirs: Path, runtime: Path, preload: Sequence[str]) 
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "accept")
     selector.register(wakeup_read, selectors.EVENT_READ, "children")
-    kernels: dict[int, socket.socket] = {}  # pid -> the launcher's connection
+    kernels: dict[int, socket.socket] = {}  # pid -> the grader's connection
     while True:
         for key, _ in selector.select():
             if key.data == "accept":
@@ -258,16 +343,18 @@ def serve(address: Path, workdirs: Path, runtime: Path, preload: Sequence[str]) 
                         break
                     connection = kernels.pop(pid, None)
                     if connection is not None:
-                        selector.unregister(connection)
+                        if connection.fileno() in selector.get_map():  # not when the grader closed its end first
+                            selector.unregister(connection)
                         with_code = json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n"
                         try:
                             connection.sendall(with_code)
                         except OSError:
                             pass
                         connection.close()
-            else:  # the launcher went away (killed): so does its kernel, with everything it started
+            else:  # the grader closed its end (stopping the kernel, or it died): the kernel goes, with all it started
                 if key.fileobj.recv(1):
                     continue
+                selector.unregister(key.fileobj)  # its end stays readable: no busy loop until the kernel is reaped
                 for kill in (os.killpg, os.kill):  # the group, or the child if it has not made one yet
                     try:
                         kill(key.data, signal.SIGKILL)

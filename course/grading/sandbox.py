@@ -21,7 +21,7 @@ mistake bwrap, PID 1 in there, for a dead parent; ``--die-with-parent`` ends the
 The kernel has its own, empty network namespace: no interface but a loopback of its own, so no
 connection to anything, a gradebook server on the grader's loopback included. The grader talks to
 it over ZMQ's ``ipc`` transport, Unix sockets in the kernel's connection folder
-(``course.grading.launcher.private_channels``).
+(``course.grading.kernel_manager.private_channels``).
 """
 
 import json

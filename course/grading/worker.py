@@ -135,6 +135,7 @@ def initialize(settings: Settings) -> None:
         db_url = f"sqlite:///{private}"
         os.chdir(settings.root)
         reuse.install()
+        reuse.scratch_gradebook(db_url)
         app = AutogradeApp()
         app.initialize([f"--CourseDirectory.db_url={db_url}"])  # reads nbgrader_config.py as the CLI does
         workdirs = Path(app.coursedir.root) / app.coursedir.autograded_directory

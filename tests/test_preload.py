@@ -1,6 +1,8 @@
 """What a kernel factory preloads (course.grading.preload): the graded assignments' imports, no more."""
 
 import importlib.util
+import subprocess
+import sys
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -51,3 +53,36 @@ def test_demonstrations_magics_and_relative_imports_add_nothing(tmp_path):
 
 def test_an_assignment_without_source_notebooks_loads_the_kernel_alone(tmp_path):
     assert for_assignments(tmp_path, ["not_here"]) == KERNEL_MODULES
+
+
+KERNEL_START = """
+import importlib, os, sys, tempfile
+from course.grading import tracebacks
+from course.grading.autograding import SandboxedExecute
+from course.grading.preload import KERNEL_MODULES
+from jupyter_client.connect import write_connection_file
+
+folder = tempfile.mkdtemp()
+ipc = os.path.join(folder, "ipc")
+connection, _ = write_connection_file(os.path.join(folder, "kernel.json"), transport="ipc", ip=ipc)
+arguments = ["-f", connection, *SandboxedExecute().extra_arguments]
+for module in KERNEL_MODULES:  # as the factory does (course.grading.kernel_factory.serve)
+    importlib.import_module(module)
+tracebacks.warm()
+before = set(sys.modules)
+reader, writer = os.pipe()
+if os.fork() == 0:  # the kernel, as become_kernel starts it
+    from ipykernel import kernelapp
+    kernelapp.IPKernelApp.instance().initialize(arguments)
+    os.write(writer, " ".join(sorted(set(sys.modules) - before)).encode())
+    os._exit(0)
+os.close(writer)
+print("imported:", os.read(reader, 1 << 16).decode())
+"""
+
+
+def test_a_kernel_forked_from_the_kernel_modules_imports_nothing_while_it_starts(tmp_path):
+    """Whatever ipykernel imports as it initializes, a forked kernel would import again for every notebook."""
+    result = subprocess.run([sys.executable, "-c", KERNEL_START], capture_output=True, text=True, cwd=tmp_path)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("imported:")]
+    assert lines == ["imported: "], result.stdout + result.stderr

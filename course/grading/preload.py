@@ -18,8 +18,22 @@ from course.grading.demos import is_demo
 
 # What every kernel imports while it starts, loaded once per factory: ipykernel, its shell, its
 # debugger (debugpy) and sqlite3 (IPython's history), 0.25 s of a forked kernel's 0.3 s start-up
-# unless they are here.
-KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "sqlite3", "pdb")
+# unless they are here; then what the shell imports as it initializes (its debugger, completer,
+# inspector and store magic, tornado's asyncio glue: 7 of a forked kernel's 35 ms).
+KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.debugger",
+    "sqlite3",
+    "pdb",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
+    "faulthandler",
+    "tornado.platform.asyncio",
+)
 # Parts of a library that its users' code imports on first use, not when the library is imported.
 LAZY_PARTS = {"sympy": ("sympy.codegen.ast", "sympy.combinatorics", "sympy.tensor.tensor")}
 

@@ -18,7 +18,7 @@ import psutil
 import pytest
 from jupyter_client.manager import KernelManager
 
-from course.grading import kernel_factory, sandbox
+from course.grading import factory_client, sandbox
 from course.grading.autograding import SandboxedExecute
 from course.grading.kernel_manager import FactoryKernels, private_channels
 from course.grading.preload import KERNEL_MODULES
@@ -54,7 +54,7 @@ def course(request, tmp_path, monkeypatch):
     for student in ("ada", "bob"):
         (workdirs / student / "a1").mkdir(parents=True)
     (workdirs / "bob" / "a1" / "answers.txt").write_text("bob's work")
-    factory = kernel_factory.start(workdirs, root / "scratch", PRELOAD)
+    factory = factory_client.start(workdirs, root / "scratch", PRELOAD)
     for name, value in factory.environment().items():
         monkeypatch.setenv(name, value)
     sandbox.install()
@@ -162,7 +162,7 @@ def test_a_kernels_own_arguments_reach_it_warm_or_cold(course, monkeypatch, warm
     """What SandboxedExecute passes (history in memory, traceback caches, no pause) reaches ipykernel either way."""
     workdirs, _ = course
     if not warm:
-        monkeypatch.delenv(kernel_factory.SOCKET_ENV)  # no factory: the launcher starts a fresh sandbox
+        monkeypatch.delenv(factory_client.SOCKET_ENV)  # no factory: the launcher starts a fresh sandbox
     shell = "get_ipython()"
     settings = f"{shell}.history_manager.hist_file, {shell}.kernel._execute_sleep, inspect.getmodule.__name__"
     with Kernel(workdirs / "ada" / "a1", tuple(SandboxedExecute().extra_arguments)) as kernel:
@@ -188,9 +188,9 @@ def test_a_folder_outside_the_factorys_is_refused_and_started_cold(course, tmp_p
     monkeypatch.chdir(elsewhere)
     connection = private_channels(KernelManager()) / "kernel.json"
     connection.write_text("{}")
-    address, stdio = os.environ[kernel_factory.SOCKET_ENV], [0, 1, 2]
-    with pytest.raises(kernel_factory.FactoryUnavailable, match="is not a submission folder under"):
-        kernel_factory.request_kernel(address, str(connection), [], str(elsewhere), {}, stdio)
+    address, stdio = os.environ[factory_client.SOCKET_ENV], [0, 1, 2]
+    with pytest.raises(factory_client.FactoryUnavailable, match="is not a submission folder under"):
+        factory_client.request_kernel(address, str(connection), [], str(elsewhere), {}, stdio)
     with Kernel(elsewhere) as kernel:  # the kernelspec's launcher starts a fresh bwrap sandbox instead
         assert kernel.run("import sys; print('numpy' in sys.modules)") == "False"
         assert kernel.run("import os; print(os.getcwd())") == str(elsewhere)
@@ -216,7 +216,7 @@ time.sleep(600)
 """
 
 
-def forked_kernels(factory: kernel_factory.Factory) -> set[psutil.Process]:
+def forked_kernels(factory: factory_client.Factory) -> set[psutil.Process]:
     """The kernels the factory forked and what they started (a fork keeps the factory's command line)."""
     inside = psutil.Process(factory.process.pid).children(recursive=True)  # bwrap's: the factory, and its forks
     server = next(process for process in inside if process.cmdline()[1:3] == ["-m", "course.grading.kernel_factory"])
@@ -227,7 +227,7 @@ def test_a_stopped_kernel_is_gone_and_its_exit_reported(course):
     workdirs, factory = course
     kernel = Kernel(workdirs / "ada" / "a1")
     warm = kernel.km.provisioner.process
-    assert isinstance(warm, kernel_factory.WarmKernel), "not taken from the factory"
+    assert isinstance(warm, factory_client.WarmKernel), "not taken from the factory"
     forked = forked_kernels(factory)
     assert forked and warm.poll() is None
     kernel.close()  # nbgrader's way: shutdown_kernel(now=True)
@@ -260,6 +260,6 @@ def test_a_factory_that_cannot_isolate_kernels_refuses_to_start(tmp_path, monkey
         bwrap, *rest = real(*args, **kwargs)
         return [bwrap, "--disable-userns", *rest]
 
-    monkeypatch.setattr(kernel_factory.sandbox, "bwrap_command", no_nested_namespaces)
-    with pytest.raises(kernel_factory.FactoryUnavailable, match="cannot isolate"):
-        kernel_factory.start(tmp_path / "autograded", tmp_path / "scratch", PRELOAD)
+    monkeypatch.setattr(factory_client.sandbox, "bwrap_command", no_nested_namespaces)
+    with pytest.raises(factory_client.FactoryUnavailable, match="cannot isolate"):
+        factory_client.start(tmp_path / "autograded", tmp_path / "scratch", PRELOAD)

@@ -8,7 +8,8 @@ Students never import this package (the released notebooks import only ``course`
 * ``autograding`` -- the nbgrader preprocessors every route uses: sandboxed execution, hidden checks
   judged outside the kernel against ``expectations`` (the reference solution's records), skipping
   the cells ``demos`` names;
-* ``sandbox``, ``launcher``, ``kernel_factory``, ``isolation`` -- the grading kernel: bubblewrap,
-  the kernelspec's entry point, warm kernels forked per notebook and narrowed to one submission;
+* ``sandbox``, ``launcher``, ``kernel_factory``, ``factory_client``, ``isolation`` -- the grading
+  kernel: bubblewrap, the kernelspec's entry point (cold kernels), warm kernels forked per notebook
+  (the factory, and the grader's side of it) and narrowed to one submission;
 * ``submissions`` -- what is wrong with a submission, in words an instructor can pass on.
 """

@@ -50,7 +50,7 @@ from jupyter_client.manager import _get_future
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import DottedObjectName, Type
 
-from course.grading import kernel_factory
+from course.grading import factory_client
 
 RECONNECT_MS = 5  # ZMQ's default is 100 ms
 EXIT_POLL_S = 0.001  # jupyter_client's default is 0.1 s
@@ -123,7 +123,7 @@ def private_channels(km: KernelManager) -> Path:
     bound into the factory's sandbox; else it is a new temporary folder, bound into the cold
     sandbox. The caller removes the folder when the kernel has stopped.
     """
-    runtime = os.environ["JUPYTER_RUNTIME_DIR"] if os.environ.get(kernel_factory.SOCKET_ENV) else None
+    runtime = os.environ["JUPYTER_RUNTIME_DIR"] if os.environ.get(factory_client.SOCKET_ENV) else None
     folder = Path(tempfile.mkdtemp(prefix="k", dir=runtime))
     km.transport = "ipc"
     km.connection_file = str(folder / "kernel.json")
@@ -143,7 +143,7 @@ class FactoryProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         env = kwargs.get("env") or dict(os.environ)
-        address = env.get(kernel_factory.SOCKET_ENV)
+        address = env.get(factory_client.SOCKET_ENV)
         ours = cmd[1:3] == ["-m", "course.grading.launcher"]  # [python, -m, launcher, connection file, *arguments]
         if not address or not ours:
             return await super().launch_kernel(cmd, **kwargs)
@@ -152,10 +152,10 @@ class FactoryProvisioner(LocalProvisioner):
         null = os.open(os.devnull, os.O_RDONLY)  # jupyter_client never lets a kernel read the grader's stdin
         try:
             connection = os.path.realpath(cmd[3])
-            self.process = kernel_factory.request_kernel(address, connection, cmd[4:], cwd, env, [null, *stdio])
-        except kernel_factory.FactoryUnavailable as refusal:
+            self.process = factory_client.request_kernel(address, connection, cmd[4:], cwd, env, [null, *stdio])
+        except factory_client.FactoryUnavailable as refusal:
             print(f"{refusal}; starting a cold sandbox", file=sys.stderr, flush=True)
-            kwargs["env"] = {name: value for name, value in env.items() if name != kernel_factory.SOCKET_ENV}
+            kwargs["env"] = {name: value for name, value in env.items() if name != factory_client.SOCKET_ENV}
             return await super().launch_kernel(cmd, **kwargs)
         finally:
             os.close(null)

@@ -25,7 +25,7 @@ from nbgrader.apps.autogradeapp import AutogradeApp
 from nbgrader.converters import Autograde
 from nbgrader.utils import temp_attrs
 
-from course.grading import kernel_factory, reuse
+from course.grading import factory_client, reuse
 from course.grading.lifetime import die_with_parent
 from course.grading.merge import Recorded, read_recorded
 from course.grading.sandbox import SandboxUnavailable
@@ -78,7 +78,7 @@ class WarmKernels:
 
     def __init__(self, workdirs: Path, scratch: Path, warm: bool, preload: tuple[str, ...]) -> None:
         self.workdirs, self.scratch, self.warm, self.preload = workdirs, scratch, warm, preload
-        self.factory: kernel_factory.Factory | None = None
+        self.factory: factory_client.Factory | None = None
         self.state = "cold (--cold-kernels)"
         self.ensure()
 
@@ -86,10 +86,10 @@ class WarmKernels:
         """Start the factory if it is not running; fall back to cold kernels for good if it cannot start."""
         if not self.warm or (self.factory is not None and self.factory.process.poll() is None):
             return
-        os.environ.pop(kernel_factory.SOCKET_ENV, None)
+        os.environ.pop(factory_client.SOCKET_ENV, None)
         try:
-            self.factory = kernel_factory.start(self.workdirs, self.scratch / f"kernels-{os.getpid()}", self.preload)
-        except (kernel_factory.FactoryUnavailable, SandboxUnavailable) as error:
+            self.factory = factory_client.start(self.workdirs, self.scratch / f"kernels-{os.getpid()}", self.preload)
+        except (factory_client.FactoryUnavailable, SandboxUnavailable) as error:
             self.factory, self.state, self.warm = None, f"cold ({error})", False  # no retry on every task
             return
         os.environ.update(self.factory.environment())

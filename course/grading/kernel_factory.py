@@ -2,7 +2,7 @@
 
 Why: most of the CPU time of grading one of the course's notebooks goes into starting its
 kernel, not into the student's cells: Python, ipykernel, numpy, matplotlib (with a font cache
-built anew in every fresh sandbox), sympy, scipy, scikit-learn. A parallel grading worker keeps
+built anew in every fresh sandbox), sympy, scipy. A parallel grading worker keeps
 one *factory*: a Python process in a bubblewrap sandbox built like ``course.grading.sandbox``'s that
 imports those modules once (and formats one traceback: ``course.grading.tracebacks``) and never
 runs anyone's code. For each notebook it forks; the child shares the loaded modules

@@ -71,10 +71,10 @@ class BlockingFactoryKernelManager(FactoryKernels, KernelManager):
 class Kernel:
     """A kernel started as nbgrader starts one (``SandboxedExecute``: connection file from the factory)."""
 
-    def __init__(self, folder: Path, arguments: tuple[str, ...] = ()) -> None:
+    def __init__(self, folder: Path, arguments: tuple[str, ...] = (), **popen: object) -> None:
         self.km = BlockingFactoryKernelManager(kernel_name=sandbox.KERNEL_NAME)
         self.channels = private_channels(self.km)
-        self.km.start_kernel(cwd=str(folder), extra_arguments=list(arguments))
+        self.km.start_kernel(cwd=str(folder), extra_arguments=list(arguments), **popen)
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
@@ -194,6 +194,16 @@ def test_a_folder_outside_the_factorys_is_refused_and_started_cold(course, tmp_p
     with Kernel(elsewhere) as kernel:  # the kernelspec's launcher starts a fresh bwrap sandbox instead
         assert kernel.run("import sys; print('numpy' in sys.modules)") == "False"
         assert kernel.run("import os; print(os.getcwd())") == str(elsewhere)
+
+
+def test_a_kernel_whose_output_is_piped_starts_cold(course, capfd):
+    """Pipes are Popen's to make: the kernelspec's launcher starts that kernel, in a fresh sandbox,
+    without troubling the factory (which would fail on descriptor -1 and log a refusal)."""
+    workdirs, _ = course
+    with Kernel(workdirs / "ada" / "a1", stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as kernel:
+        assert kernel.run("import sys; print('numpy' in sys.modules)") == "False"
+        assert kernel.km.provisioner.process.stdout is not None
+    assert "kernel factory" not in capfd.readouterr().err
 
 
 def test_a_kernel_that_kills_its_factory_only_makes_the_next_one_cold(course):

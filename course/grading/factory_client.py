@@ -138,7 +138,8 @@ def request_kernel(
 ) -> WarmKernel:
     """Have the factory at ``address`` fork a kernel; ``FactoryUnavailable`` if it is unreachable or refuses.
 
-    ``stdio`` are the kernel's stdin, stdout and stderr. The caller then starts a cold sandbox.
+    ``stdio`` are the kernel's stdin, stdout and stderr. After ``FactoryUnavailable`` the caller starts
+    a cold sandbox instead.
     """
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     request = {"connection_file": connection_file, "arguments": arguments, "cwd": cwd, "env": env}

@@ -145,10 +145,11 @@ class FactoryProvisioner(LocalProvisioner):
         env = kwargs.get("env") or dict(os.environ)
         address = env.get(factory_client.SOCKET_ENV)
         ours = cmd[1:3] == ["-m", "course.grading.launcher"]  # [python, -m, launcher, connection file, *arguments]
-        if not address or not ours:
-            return await super().launch_kernel(cmd, **kwargs)
+        streams = [kwargs.get("stdout"), kwargs.get("stderr")]
+        if not address or not ours or any(isinstance(stream, int) and stream < 0 for stream in streams):
+            return await super().launch_kernel(cmd, **kwargs)  # or pipes to make (subprocess.PIPE): Popen's job
         cwd = os.path.realpath(kwargs.get("cwd") or os.getcwd())
-        stdio = [_descriptor(kwargs.get(name), default) for name, default in (("stdout", 1), ("stderr", 2))]
+        stdio = [_descriptor(stream, default) for stream, default in zip(streams, (1, 2), strict=True)]
         null = os.open(os.devnull, os.O_RDONLY)  # jupyter_client never lets a kernel read the grader's stdin
         try:
             connection = os.path.realpath(cmd[3])
@@ -164,7 +165,7 @@ class FactoryProvisioner(LocalProvisioner):
 
 
 def _descriptor(stream: Any, default: int) -> int:
-    """The file descriptor a Popen ``stdout``/``stderr`` argument names (None: inherited)."""
+    """The file descriptor a Popen ``stdout``/``stderr`` argument names: a descriptor, a file, or None (inherited)."""
     if stream is None:
         return default
     return stream if isinstance(stream, int) else stream.fileno()

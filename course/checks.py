@@ -141,26 +141,43 @@ def _differences(expected: Any, actual: Any, rtol: float, atol: float, where: st
                 actual = {"array": as_array.ravel().tolist(), "shape": list(as_array.shape)}
             except (TypeError, ValueError):
                 pass
+        shape = tuple(expected["shape"])
         if not (isinstance(actual, dict) and "array" in actual):
-            yield f"{where}: expected an array of shape {tuple(expected['shape'])}, got {_kind(actual)}"
+            yield _said(
+                where,
+                f"oczekiwano tablicy o kształcie {shape}, jest {_kind(actual, 'pl')}",
+                f"expected an array of shape {shape}, got {_kind(actual, 'en')}",
+            )
         elif actual["shape"] != expected["shape"]:
-            yield f"{where}: shape {tuple(actual['shape'])}, expected {tuple(expected['shape'])}"
+            got_shape = tuple(actual["shape"])
+            yield _said(where, f"kształt {got_shape}, oczekiwano {shape}", f"shape {got_shape}, expected {shape}")
         else:
             got = np.array(actual["array"], dtype=float)
             yield from _numbers_differ(np.array(expected["array"]), got, rtol, atol, where)
     elif isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
-            yield f"{where}: expected a sequence of {len(expected)} items, got {_kind(actual)}"
+            yield _said(
+                where,
+                f"oczekiwano ciągu o długości {len(expected)}, jest {_kind(actual, 'pl')}",
+                f"expected a sequence of {len(expected)} items, got {_kind(actual, 'en')}",
+            )
         else:
             for index, (e, a) in enumerate(zip(expected, actual)):
                 yield from _differences(e, a, rtol, atol, f"{where}[{index}]")
     elif isinstance(expected, float) and not isinstance(expected, bool):
         if isinstance(actual, bool) or not isinstance(actual, float):
-            yield f"{where}: expected a number, got {_kind(actual)}"
+            yield _said(
+                where, f"oczekiwano liczby, jest {_kind(actual, 'pl')}", f"expected a number, got {_kind(actual, 'en')}"
+            )
         else:
             yield from _numbers_differ(np.array([expected]), np.array([actual]), rtol, atol, where)
     elif actual != expected or type(actual) is not type(expected):
-        yield f"{where}: expected {expected!r}, got {actual!r}"
+        yield _said(where, f"oczekiwano {expected!r}, jest {actual!r}", f"expected {expected!r}, got {actual!r}")
+
+
+def _said(where: str, pl: str, en: str) -> str:
+    """One problem with a check's value, in Polish and English: feedback reaches students of either."""
+    return f"{where}: {pl} / {en}"
 
 
 def _numbers_differ(expected: np.ndarray, actual: np.ndarray, rtol: float, atol: float, where: str) -> Iterator[str]:
@@ -173,15 +190,19 @@ def _numbers_differ(expected: np.ndarray, actual: np.ndarray, rtol: float, atol:
         relative = np.abs(actual - expected) / np.maximum(np.abs(actual), np.abs(expected))
     wrong = relative[~close]
     worst = "nan" if np.isnan(wrong).any() else f"{float(wrong.max()):.2g}"
-    what = "the value differs" if close.size == 1 else f"{int((~close).sum())} of {close.size} values differ"
-    yield f"{where}: {what} (largest relative difference {worst})"
+    wrong_count = int((~close).sum())
+    pl = "wartość jest inna" if close.size == 1 else f"inne wartości: {wrong_count} z {close.size}"
+    en = "the value differs" if close.size == 1 else f"{wrong_count} of {close.size} values differ"
+    yield _said(where, f"{pl} (największa różnica względna {worst})", f"{en} (largest relative difference {worst})")
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any, language: str) -> str:
+    """What a recorded value is, in ``language`` ('pl' or 'en'), without its numbers."""
     if isinstance(value, dict) and "array" in value:
-        return f"an array of shape {tuple(value['shape'])}"
+        shape = tuple(value["shape"])
+        return f"tablica o kształcie {shape}" if language == "pl" else f"an array of shape {shape}"
     if isinstance(value, list):
-        return f"a sequence of {len(value)} items"
+        return f"ciąg o długości {len(value)}" if language == "pl" else f"a sequence of {len(value)} items"
     return repr(value)
 
 
@@ -216,18 +237,24 @@ def verdicts(expected: list[dict], actual: list[dict]) -> list[Verdict]:
         name = reference["name"]
         got = actual[index] if index < len(actual) else None
         if got is None:
-            problems = [f"hidden check {name!r} did not run"]
+            problems = [f"ukryty test {name!r} nie został uruchomiony / hidden check {name!r} did not run"]
         elif not isinstance(got, dict) or got.get("name") != name:
-            problems = [f"hidden check {name!r} did not run (something else was recorded in its place)"]
+            problems = [
+                f"ukryty test {name!r} nie został uruchomiony (w jego miejscu zapisano coś innego) / "
+                f"hidden check {name!r} did not run (something else was recorded in its place)"
+            ]
         else:
             try:
                 rtol, atol = reference["rtol"], reference["atol"]
                 problems = list(_differences(reference["value"], got.get("value"), rtol, atol, name))
             except (TypeError, ValueError, KeyError, AttributeError):
-                problems = [f"hidden check {name!r} produced a malformed record"]
+                problems = [
+                    f"ukryty test {name!r} zapisał wadliwy rekord / hidden check {name!r} produced a malformed record"
+                ]
         results.append(Verdict(name, tuple(problems)))
     if len(actual) > len(expected):
-        results.append(Verdict("extra records", (f"{len(actual) - len(expected)} unexpected extra records",)))
+        extra = len(actual) - len(expected)
+        results.append(Verdict("extra records", (f"nadmiarowe rekordy: {extra} / {extra} unexpected extra records",)))
     return results
 
 

@@ -67,6 +67,13 @@ def errors(outputs) -> list[str]:
     return [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
 
 
+# What a pasted answer gets in its grade cell, in both languages (course.checks).
+PASTED_FAILS = (
+    "HiddenTestFailed: double 21: wartość jest inna (największa różnica względna 1) / "
+    "the value differs (largest relative difference 1)"
+)
+
+
 def test_the_reference_passes(course):
     outputs = autograde(course, notebook(REFERENCE))
     assert errors(outputs["test_double"]) == errors(outputs["test_double_again"]) == []
@@ -74,16 +81,16 @@ def test_the_reference_passes(course):
 
 def test_answers_pasted_for_the_visible_inputs_fail_the_hidden_checks(course):
     outputs = autograde(course, notebook(PASTED))
-    assert errors(outputs["test_double"]) == [
-        "HiddenTestFailed: double 21: the value differs (largest relative difference 1)"
-    ]
+    assert errors(outputs["test_double"]) == [PASTED_FAILS]
 
 
 def test_switching_off_assertions_and_records_earns_nothing(course):
     cheat = PASTED + "\nimport numpy\nnumpy.testing.assert_allclose = lambda *a, **k: None"
     cheat += "\nrecord = lambda *a, **k: None"
     outputs = autograde(course, notebook(cheat))
-    assert errors(outputs["test_double"]) == ["HiddenTestFailed: hidden check 'double 21' did not run"]
+    assert errors(outputs["test_double"]) == [
+        "HiddenTestFailed: ukryty test 'double 21' nie został uruchomiony / hidden check 'double 21' did not run"
+    ]
 
 
 def test_a_kernel_that_dies_zeroes_the_rest_and_says_why(course):
@@ -112,9 +119,7 @@ def test_a_grade_cell_tagged_demo_still_runs(course):
     for cell in nb.cells:
         cell.metadata["tags"] = ["demo"]
     outputs = autograde(course, nb)
-    assert errors(outputs["test_double"]) == [
-        "HiddenTestFailed: double 21: the value differs (largest relative difference 1)"
-    ]
+    assert errors(outputs["test_double"]) == [PASTED_FAILS]
 
 
 def test_reference_records_are_cached_and_refreshed(course):

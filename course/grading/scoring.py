@@ -123,7 +123,7 @@ def judged_outputs(outputs: list[dict], expected: list[dict], points: float) -> 
     new = [*kept, verdict_output(judged, score, points), NotebookNode(output_type="stream", name="stdout", text=text)]
     if score == 0:
         problems = [p for j in judged for p in j.verdict.problems]
-        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        more = f"; i jeszcze {len(problems) - 3} / and {len(problems) - 3} more" if len(problems) > 3 else ""
         return [*new, error_output("HiddenTestFailed", "; ".join(problems[:3]) + more)]
     if score < points:
         new.append(

@@ -237,6 +237,13 @@ def test_student_solves_one_exercise_runs_and_validates(page, lab_server, course
         expect(cells.nth(index).locator(f".jp-RenderedMarkdown h{len(level)}")).to_contain_text(title)
     shoot(page, artifacts, "01-notebook-opened")
 
+    # ... follows the title cell's link to the notation sheet (release/CONVENTIONS.md, a link to the
+    # course's), which opens in a tab of its own, and comes back to the notebook.
+    cells.nth(en).locator("a", has_text="CONVENTIONS.md").click()
+    expect(page.locator(".jp-MainAreaWidget:visible", has_text="The course's notation")).to_be_visible()
+    shoot(page, artifacts, "01b-notation-sheet")
+    page.locator(".lm-TabBar-tab", has_text=Path(NOTEBOOK).name).click()
+
     pl, en = twin_pair(release, lambda text: "$$" in text)
     for index in (pl, en):
         rendered = cells.nth(index).locator(".jp-RenderedMarkdown")

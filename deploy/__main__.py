@@ -62,6 +62,9 @@ def setup(args: argparse.Namespace) -> None:
     env = prefix / "students"
     students.build(env, package, course / "requirements.txt", python, hub.layout(prefix)["env"] / "bin" / "uv", record)
     students.configure(env, course_id, args.exchange)
+    step("the notation sheet in each student's home, where the notebooks link it")
+    for done in students.give_notation_sheet(package, [p.username for p in people if p.role == "student"]):
+        print("  " + done)
 
     step(f"nbgrader's exchange, course {course_id!r} owned by {teachers[0]}")
     exchange_course = exchange.prepare(args.exchange, course_id, teachers[0], record)

@@ -10,6 +10,8 @@ from students is that its files are in the instructor's private home.
 """
 
 import json
+import os
+import pwd
 from pathlib import Path
 
 from deploy.commands import run
@@ -61,3 +63,30 @@ def configure(env: Path, course_id: str, exchange: Path) -> None:
     settings = env / "share" / "jupyter" / "lab" / "settings"
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n")
+
+
+def give_notation_sheet(package: Path, usernames: list[str]) -> list[str]:
+    """Put the course's notation sheet where the notebooks link it: ``~/CONVENTIONS.md`` of each student.
+
+    nbgrader fetches an assignment into ``~/<assignment>/``, and every notebook's title cells link
+    the sheet as ``../CONVENTIONS.md`` (the student package keeps it beside the assignment
+    folders, the same layout). Each student gets a copy of their own, once: setup run again
+    leaves whatever is there, which the student may have changed or replaced. The file is created
+    without following links and only if nothing is there, so a link a student planted cannot
+    make root write elsewhere. Returns what was done, for the log.
+    """
+    sheet = (package / "CONVENTIONS.md").read_bytes()
+    done = []
+    for username in usernames:
+        account = pwd.getpwnam(username)
+        path = Path(account.pw_dir) / "CONVENTIONS.md"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except FileExistsError:
+            done.append(f"kept {path}")
+            continue
+        with os.fdopen(fd, "wb") as out:
+            os.fchown(out.fileno(), account.pw_uid, account.pw_gid)
+            out.write(sheet)
+        done.append(f"wrote {path}")
+    return done

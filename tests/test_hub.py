@@ -30,6 +30,7 @@ import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
+from deploy import students
 from tests.support import hub as support
 from tests.support import postgres
 from tests.support.browser import chromium, fresh_artifacts
@@ -316,6 +317,11 @@ def submitted_a(released: Klass, page: Page) -> BrowserRun:
             select_kernel.locator("button.jp-mod-accept").click()
         expect(idle).to_be_visible(timeout=60_000)
         expect(page.locator(".jp-Notebook .jp-Cell")).to_have_count(len(solved.cells))
+        # The English title cell's link to the notation sheet, ../CONVENTIONS.md: setup put it in A's home.
+        page.locator(".jp-Notebook .jp-Cell").nth(1).locator("a", has_text="CONVENTIONS.md").click()
+        expect(page.locator(".jp-MainAreaWidget:visible", has_text="The course's notation")).to_be_visible()
+        shoot(page, "04b-notation-sheet")
+        page.locator(".lm-TabBar-tab", has_text=f"{NOTEBOOK}.ipynb").click()
 
         menu(page, "Kernel", "Restart Kernel and Run All Cells")
         page.locator(".jp-Dialog", has_text="Restart Kernel?").locator("button.jp-mod-accept").click()
@@ -456,6 +462,10 @@ def test_setup_gives_each_role_its_own_view(klass):
     modes = {path.name: path.stat().st_mode & 0o7777 for path in [course, *course.iterdir()]}
     assert modes == {"backprop": 0o755, "outbound": 0o755, "inbound": 0o2733, "feedback": 0o711}
     assert klass.exchange.stat().st_mode & 0o7777 == 0o1777
+    sheet = (REPO / "CONVENTIONS.md").read_text(encoding="utf-8")
+    for who in ("a", "b"):  # the notebooks link ../CONVENTIONS.md, and nbgrader fetches into ~/<assignment>
+        assert klass.student(who, "cat", klass.home(who) / "CONVENTIONS.md").stdout == sheet
+        assert klass.home(who).joinpath("CONVENTIONS.md").stat().st_uid == pwd.getpwnam(klass.names[who]).pw_uid
     config = json.loads((klass.prefix / "etc" / "class.json").read_text())
     assert config["ip"] == "127.0.0.1"
     jupyter = klass.prefix / "students" / "bin" / "jupyter"
@@ -463,6 +473,22 @@ def test_setup_gives_each_role_its_own_view(klass):
     extensions = listing.stdout + listing.stderr
     assert re.search(r"nbgrader\.server_extensions\.formgrader\s.*disabled", extensions), extensions
     assert re.search(r"nbgrader\.server_extensions\.assignment_list\s.*enabled", extensions), extensions
+
+
+def test_the_notation_sheet_is_given_once_and_never_through_a_students_link(klass, tmp_path):
+    """Setup run again keeps what a student has there; a link they planted does not make root write elsewhere."""
+    (tmp_path / "CONVENTIONS.md").write_text("the sheet")
+    root_owned = tmp_path / "root-owned.txt"
+    root_owned.write_text("root's")
+    sheet, student = klass.home("b") / "CONVENTIONS.md", klass.names["b"]
+    klass.student("b", "rm", sheet)
+    klass.student("b", "ln", "-s", root_owned, sheet)
+    assert students.give_notation_sheet(tmp_path, [student]) == [f"kept {sheet}"]
+    assert root_owned.read_text() == "root's" and sheet.is_symlink()
+    klass.student("b", "rm", sheet)
+    assert students.give_notation_sheet(tmp_path, [student]) == [f"wrote {sheet}"]
+    assert klass.student("b", "cat", sheet).stdout == "the sheet"
+    assert sheet.stat().st_uid == pwd.getpwnam(student).pw_uid
 
 
 BAD_ROSTERS = {

@@ -271,3 +271,30 @@ def test_the_title_cells_link_the_notation_sheet(path):
     for cell in (title_pl, title_en):
         assert "[CONVENTIONS.md](../CONVENTIONS.md)" in cell.source, f"{path.name}: {cell.metadata['lang']} title cell"
     assert (Path(__file__).parents[1] / "CONVENTIONS.md").is_file()
+
+
+def message_text(node: ast.expr) -> str | None:
+    """The text of a string or f-string literal, each placeholder as {}; None for anything else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+    return None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_visible_test_messages_are_in_polish_and_english(path):
+    """A failing visible test's ``err_msg`` is what a student reads first: 'PL: ... / EN: ...'."""
+    checked, wrong = 0, []
+    for cell in read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.keyword) and node.arg == "err_msg":
+                checked += 1
+                text = message_text(node.value) or ""
+                polish, _, english = text.removeprefix("PL: ").partition(" / EN: ")
+                if not (text.startswith("PL: ") and polish.strip() and english.strip()):
+                    wrong.append(ast.unparse(node.value))
+    assert checked, "no visible test with an err_msg"
+    assert not wrong, f"{len(wrong)} of {checked} err_msgs not 'PL: ... / EN: ...': {wrong[:5]}"

@@ -284,17 +284,23 @@ def message_text(node: ast.expr) -> str | None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_visible_test_messages_are_in_polish_and_english(path):
-    """A failing visible test's ``err_msg`` is what a student reads first: 'PL: ... / EN: ...'."""
+    """A failing visible test's message (an ``err_msg``, an assert's) is what a student reads first:
+    'PL: ... / EN: ...'."""
     checked, wrong = 0, []
     for cell in read(path).cells:
         if cell.cell_type != "code":
             continue
         for node in ast.walk(ast.parse(cell.source)):
             if isinstance(node, ast.keyword) and node.arg == "err_msg":
-                checked += 1
-                text = message_text(node.value) or ""
-                polish, _, english = text.removeprefix("PL: ").partition(" / EN: ")
-                if not (text.startswith("PL: ") and polish.strip() and english.strip()):
-                    wrong.append(ast.unparse(node.value))
-    assert checked, "no visible test with an err_msg"
-    assert not wrong, f"{len(wrong)} of {checked} err_msgs not 'PL: ... / EN: ...': {wrong[:5]}"
+                message = node.value
+            elif isinstance(node, ast.Assert) and node.msg is not None:
+                message = node.msg
+            else:
+                continue
+            checked += 1
+            text = message_text(message) or ""
+            polish, _, english = text.removeprefix("PL: ").partition(" / EN: ")
+            if not (text.startswith("PL: ") and polish.strip() and english.strip()):
+                wrong.append(ast.unparse(message))
+    assert checked, "no visible test with a message"
+    assert not wrong, f"{len(wrong)} of {checked} messages not 'PL: ... / EN: ...': {wrong[:5]}"

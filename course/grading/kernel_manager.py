@@ -137,8 +137,8 @@ class FactoryProvisioner(LocalProvisioner):
     The kernelspec's command (``python -m course.grading.launcher CONNECTION_FILE [ARG ...]``) is
     not run then: its connection file and arguments go to the factory, with the working directory,
     the environment and the standard descriptors the command would have had. Any other kernel,
-    no factory, or a factory that refuses: the command runs (a refusal is logged and the factory
-    left out, so the launcher starts a cold sandbox).
+    no factory, pipes to make, or a factory that refuses (logged): the command runs, and the
+    launcher starts a cold sandbox.
     """
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
@@ -156,7 +156,6 @@ class FactoryProvisioner(LocalProvisioner):
             self.process = factory_client.request_kernel(address, connection, cmd[4:], cwd, env, [null, *stdio])
         except factory_client.FactoryUnavailable as refusal:
             print(f"{refusal}; starting a cold sandbox", file=sys.stderr, flush=True)
-            kwargs["env"] = {name: value for name, value in env.items() if name != factory_client.SOCKET_ENV}
             return await super().launch_kernel(cmd, **kwargs)
         finally:
             os.close(null)

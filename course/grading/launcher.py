@@ -13,10 +13,11 @@ and runs it only when the factory refuses.
 
 from __future__ import annotations
 
-# This process starts once per graded notebook, before its kernel: it imports only what it needs.
 import os
 import sys
+from pathlib import Path
 
+from course.grading import sandbox
 from course.grading.lifetime import die_with_parent
 
 
@@ -28,10 +29,6 @@ def launch_kernel(connection_file: str, arguments: list[str]) -> None:
     """
     if os.environ.get("JPY_PARENT_PID", "").isdigit():
         die_with_parent(int(os.environ["JPY_PARENT_PID"]))
-    from pathlib import Path
-
-    from course.grading import sandbox
-
     connection = Path(connection_file).resolve()
     command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection), *arguments]
     argv = sandbox.bwrap_command(Path.cwd().resolve(), command, writable=(connection.parent,))
